@@ -1,0 +1,567 @@
+//! The thin shell around SageMaker and Application Auto Scaling: reads that build facts and
+//! current state, and the four writes. No decisions here beyond translating types.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_applicationautoscaling as aas;
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use aws_sdk_sagemaker as sagemaker;
+
+use crate::diff::{Action, CurrentPolicy, CurrentTarget, TargetKey};
+use crate::plan::{VariantFacts, VariantKind};
+use crate::policy::{self, Dimension, TargetTracking};
+use crate::retry::{AwsError, Called, Deadline, Failure, Op, call};
+
+/// SDK clients, built once per process and shared across invocations.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub sagemaker: sagemaker::Client,
+    pub aas: aas::Client,
+}
+
+/// DescribeEndpoint, as far as scaletag needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Described {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub config_name: String,
+    /// Variant name and, for serverless variants, `Some(provisioned concurrency)`.
+    pub variants: Vec<(String, Option<Option<i32>>)>,
+}
+
+impl Described {
+    /// The facts plan needs, given the instance types from the endpoint config.
+    pub fn facts(&self, instance_types: &HashMap<String, String>) -> Vec<VariantFacts> {
+        self.variants
+            .iter()
+            .map(|(name, serverless)| VariantFacts {
+                name: name.clone(),
+                kind: match serverless {
+                    Some(pc) => VariantKind::Serverless {
+                        provisioned_concurrency: *pc,
+                    },
+                    None => VariantKind::Instances {
+                        instance_type: instance_types.get(name).cloned(),
+                    },
+                },
+            })
+            .collect()
+    }
+}
+
+const NAMESPACE: ServiceNamespace = ServiceNamespace::Sagemaker;
+
+fn found<T>(c: Called<T>) -> Option<T> {
+    match c {
+        Called::Done(t) => Some(t),
+        Called::NotFound => None,
+    }
+}
+
+impl Aws {
+    /// `None` when the endpoint does not exist (any more).
+    pub async fn describe_endpoint(
+        &self,
+        name: &str,
+        dl: &Deadline,
+    ) -> Result<Option<Described>, AwsError> {
+        let out = call(Op::DescribeEndpoint, name, dl, || {
+            self.sagemaker
+                .describe_endpoint()
+                .endpoint_name(name)
+                .send()
+        })
+        .await?;
+        Ok(found(out).map(|o| Described {
+            name: o.endpoint_name().unwrap_or(name).to_string(),
+            arn: o.endpoint_arn().unwrap_or_default().to_string(),
+            status: o
+                .endpoint_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            config_name: o.endpoint_config_name().unwrap_or_default().to_string(),
+            variants: o
+                .production_variants()
+                .iter()
+                .filter_map(|v| {
+                    let serverless = v
+                        .current_serverless_config()
+                        .or(v.desired_serverless_config())
+                        .map(|s| s.provisioned_concurrency());
+                    Some((v.variant_name()?.to_string(), serverless))
+                })
+                .collect(),
+        }))
+    }
+
+    /// Variant name → instance type, from the endpoint's current config.
+    pub async fn instance_types(
+        &self,
+        config_name: &str,
+        dl: &Deadline,
+    ) -> Result<HashMap<String, String>, AwsError> {
+        if config_name.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let out = call(Op::DescribeEndpointConfig, config_name, dl, || {
+            self.sagemaker
+                .describe_endpoint_config()
+                .endpoint_config_name(config_name)
+                .send()
+        })
+        .await?;
+        Ok(found(out)
+            .map(|o| {
+                o.production_variants()
+                    .iter()
+                    .filter_map(|v| {
+                        Some((
+                            v.variant_name()?.to_string(),
+                            v.instance_type()?.as_str().to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// All tags of a resource, following NextToken; `None` when the resource is gone.
+    pub async fn list_tags(
+        &self,
+        arn: &str,
+        dl: &Deadline,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+        let mut tags = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = call(Op::ListTags, arn, dl, || {
+                self.sagemaker
+                    .list_tags()
+                    .resource_arn(arn)
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            let Some(out) = found(out) else {
+                return Ok(None);
+            };
+            tags.extend(out.tags().iter().filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
+                    token = Some(t.to_string())
+                }
+                _ => return Ok(Some(tags)),
+            }
+        }
+    }
+
+    /// Every scalable target on these resource ids, 50 ids a call (the API's limit).
+    pub async fn describe_targets(
+        &self,
+        resource_ids: &[String],
+        dl: &Deadline,
+    ) -> Result<Vec<CurrentTarget>, AwsError> {
+        let wanted: BTreeSet<&str> = resource_ids.iter().map(String::as_str).collect();
+        let mut targets = Vec::new();
+        for chunk in resource_ids.chunks(50) {
+            let mut token: Option<String> = None;
+            loop {
+                let out = call(Op::DescribeScalableTargets, &chunk.join(","), dl, || {
+                    self.aas
+                        .describe_scalable_targets()
+                        .service_namespace(NAMESPACE)
+                        .set_resource_ids(Some(chunk.to_vec()))
+                        .max_results(50)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+                let Some(out) = found(out) else { break };
+                // Filter exactly: moto matches ResourceId loosely (aws-facts §7).
+                targets.extend(out.scalable_targets().iter().filter_map(|t| {
+                    let dimension = Dimension::parse(t.scalable_dimension().as_str())?;
+                    wanted.contains(t.resource_id()).then(|| CurrentTarget {
+                        key: TargetKey {
+                            resource_id: t.resource_id().to_string(),
+                            dimension,
+                        },
+                        min_capacity: t.min_capacity(),
+                        max_capacity: t.max_capacity(),
+                        suspended: t.suspended_state().is_some_and(|s| {
+                            s.dynamic_scaling_in_suspended() == Some(true)
+                                || s.dynamic_scaling_out_suspended() == Some(true)
+                        }),
+                    })
+                }));
+                match out.next_token() {
+                    Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
+                        token = Some(t.to_string())
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(targets)
+    }
+
+    /// Every scaling policy on one resource id, following NextToken (10 a page).
+    pub async fn describe_policies(
+        &self,
+        resource_id: &str,
+        dl: &Deadline,
+    ) -> Result<Vec<CurrentPolicy>, AwsError> {
+        let mut policies = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = call(Op::DescribeScalingPolicies, resource_id, dl, || {
+                self.aas
+                    .describe_scaling_policies()
+                    .service_namespace(NAMESPACE)
+                    .resource_id(resource_id)
+                    .max_results(10)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            let Some(out) = found(out) else { break };
+            policies.extend(
+                out.scaling_policies()
+                    .iter()
+                    .filter(|p| p.resource_id() == resource_id)
+                    .filter_map(|p| {
+                        Some(CurrentPolicy {
+                            key: TargetKey {
+                                resource_id: p.resource_id().to_string(),
+                                dimension: Dimension::parse(p.scalable_dimension().as_str())?,
+                            },
+                            name: p.policy_name().to_string(),
+                            target_tracking: p
+                                .target_tracking_scaling_policy_configuration()
+                                .map(from_sdk),
+                        })
+                    }),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
+                    token = Some(t.to_string())
+                }
+                _ => break,
+            }
+        }
+        Ok(policies)
+    }
+
+    /// Names of the scheduled actions on one resource id, per target.
+    pub async fn describe_scheduled_actions(
+        &self,
+        resource_id: &str,
+        dl: &Deadline,
+    ) -> Result<Vec<(TargetKey, String)>, AwsError> {
+        let mut actions = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = call(Op::DescribeScheduledActions, resource_id, dl, || {
+                self.aas
+                    .describe_scheduled_actions()
+                    .service_namespace(NAMESPACE)
+                    .resource_id(resource_id)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            let Some(out) = found(out) else { break };
+            actions.extend(
+                out.scheduled_actions()
+                    .iter()
+                    .filter(|a| a.resource_id() == resource_id)
+                    .filter_map(|a| {
+                        let dimension = Dimension::parse(a.scalable_dimension()?.as_str())?;
+                        Some((
+                            TargetKey {
+                                resource_id: a.resource_id().to_string(),
+                                dimension,
+                            },
+                            a.scheduled_action_name().to_string(),
+                        ))
+                    }),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
+                    token = Some(t.to_string())
+                }
+                _ => break,
+            }
+        }
+        Ok(actions)
+    }
+
+    /// Carries out one write. Logs one JSON line per write.
+    pub async fn apply(&self, action: &Action, dl: &Deadline) -> Result<(), AwsError> {
+        let key = action.key();
+        let subject = key.resource_id.as_str();
+        let dimension = || aas::types::ScalableDimension::from(key.dimension.as_str());
+        match action {
+            Action::RegisterScalableTarget {
+                min_capacity,
+                max_capacity,
+                ..
+            } => {
+                call(Op::RegisterScalableTarget, subject, dl, || {
+                    self.aas
+                        .register_scalable_target()
+                        .service_namespace(NAMESPACE)
+                        .resource_id(subject)
+                        .scalable_dimension(dimension())
+                        .min_capacity(*min_capacity)
+                        .max_capacity(*max_capacity)
+                        .send()
+                })
+                .await?;
+            }
+            Action::PutScalingPolicy {
+                policy_name,
+                config,
+                ..
+            } => {
+                let sdk_config = to_sdk(config).map_err(|e| AwsError {
+                    op: Op::PutScalingPolicy.name(),
+                    subject: subject.to_string(),
+                    attempts: 0,
+                    deadline: false,
+                    last: Failure::Local(e.to_string()),
+                })?;
+                call(Op::PutScalingPolicy, subject, dl, || {
+                    self.aas
+                        .put_scaling_policy()
+                        .service_namespace(NAMESPACE)
+                        .resource_id(subject)
+                        .scalable_dimension(dimension())
+                        .policy_name(policy_name)
+                        .policy_type(aas::types::PolicyType::TargetTrackingScaling)
+                        .target_tracking_scaling_policy_configuration(sdk_config.clone())
+                        .send()
+                })
+                .await?;
+            }
+            Action::DeleteScalingPolicy { policy_name, .. } => {
+                call(Op::DeleteScalingPolicy, subject, dl, || {
+                    self.aas
+                        .delete_scaling_policy()
+                        .service_namespace(NAMESPACE)
+                        .resource_id(subject)
+                        .scalable_dimension(dimension())
+                        .policy_name(policy_name)
+                        .send()
+                })
+                .await?;
+            }
+            Action::DeregisterScalableTarget { .. } => {
+                call(Op::DeregisterScalableTarget, subject, dl, || {
+                    self.aas
+                        .deregister_scalable_target()
+                        .service_namespace(NAMESPACE)
+                        .resource_id(subject)
+                        .scalable_dimension(dimension())
+                        .send()
+                })
+                .await?;
+            }
+        }
+        let detail = serde_json::to_string(action).unwrap_or_default();
+        tracing::info!(
+            write = action.name(),
+            resource_id = subject,
+            dimension = key.dimension.as_str(),
+            request = detail.as_str(),
+            "aws write"
+        );
+        Ok(())
+    }
+}
+
+type SdkConfig = aas::types::TargetTrackingScalingPolicyConfiguration;
+
+/// scaletag's policy configuration as the SDK type.
+pub fn to_sdk(c: &TargetTracking) -> Result<SdkConfig, aas::error::BuildError> {
+    use aas::types as t;
+    let dims = |d: &Option<Vec<policy::MetricDimension>>| {
+        d.as_ref().map(|d| {
+            d.iter()
+                .filter_map(|d| {
+                    t::MetricDimension::builder()
+                        .name(&d.name)
+                        .value(&d.value)
+                        .build()
+                        .ok()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let predefined = c.predefined_metric_specification.as_ref().and_then(|p| {
+        t::PredefinedMetricSpecification::builder()
+            .predefined_metric_type(t::MetricType::from(p.predefined_metric_type.as_str()))
+            .set_resource_label(p.resource_label.clone())
+            .build()
+            .ok()
+    });
+    let customized = c.customized_metric_specification.as_ref().map(|m| {
+        t::CustomizedMetricSpecification::builder()
+            .set_metric_name(m.metric_name.clone())
+            .set_namespace(m.namespace.clone())
+            .set_dimensions(dims(&m.dimensions))
+            .set_statistic(m.statistic.as_deref().map(t::MetricStatistic::from))
+            .set_unit(m.unit.clone())
+            .set_metrics(m.metrics.as_ref().map(|qs| {
+                qs.iter()
+                    .filter_map(|q| {
+                        t::TargetTrackingMetricDataQuery::builder()
+                            .id(&q.id)
+                            .set_expression(q.expression.clone())
+                            .set_label(q.label.clone())
+                            .set_return_data(q.return_data)
+                            .set_metric_stat(q.metric_stat.as_ref().and_then(|s| {
+                                let metric = t::TargetTrackingMetric::builder()
+                                    .set_metric_name(s.metric.metric_name.clone())
+                                    .set_namespace(s.metric.namespace.clone())
+                                    .set_dimensions(s.metric.dimensions.as_ref().map(|d| {
+                                        d.iter()
+                                            .filter_map(|d| {
+                                                t::TargetTrackingMetricDimension::builder()
+                                                    .name(&d.name)
+                                                    .value(&d.value)
+                                                    .build()
+                                                    .ok()
+                                            })
+                                            .collect()
+                                    }))
+                                    .build();
+                                t::TargetTrackingMetricStat::builder()
+                                    .metric(metric)
+                                    .stat(&s.stat)
+                                    .set_unit(s.unit.clone())
+                                    .build()
+                                    .ok()
+                            }))
+                            .build()
+                            .ok()
+                    })
+                    .collect()
+            }))
+            .build()
+    });
+    SdkConfig::builder()
+        .target_value(c.target_value)
+        .set_predefined_metric_specification(predefined)
+        .set_customized_metric_specification(customized)
+        .set_scale_in_cooldown(c.scale_in_cooldown)
+        .set_scale_out_cooldown(c.scale_out_cooldown)
+        .set_disable_scale_in(c.disable_scale_in)
+        .build()
+}
+
+/// A described policy configuration in scaletag's form, for comparison.
+pub fn from_sdk(c: &SdkConfig) -> TargetTracking {
+    let dims = |d: &[aas::types::MetricDimension]| {
+        (!d.is_empty()).then(|| {
+            d.iter()
+                .map(|d| policy::MetricDimension {
+                    name: d.name().to_string(),
+                    value: d.value().to_string(),
+                })
+                .collect()
+        })
+    };
+    TargetTracking {
+        target_value: c.target_value(),
+        predefined_metric_specification: c.predefined_metric_specification().map(|p| {
+            policy::PredefinedMetric {
+                predefined_metric_type: p.predefined_metric_type().as_str().to_string(),
+                resource_label: p.resource_label().map(str::to_string),
+            }
+        }),
+        customized_metric_specification: c.customized_metric_specification().map(|m| {
+            policy::CustomizedMetric {
+                metric_name: m.metric_name().map(str::to_string),
+                namespace: m.namespace().map(str::to_string),
+                dimensions: dims(m.dimensions()),
+                statistic: m.statistic().map(|s| s.as_str().to_string()),
+                unit: m.unit().map(str::to_string),
+                metrics: (!m.metrics().is_empty()).then(|| {
+                    m.metrics()
+                        .iter()
+                        .map(|q| policy::MetricQuery {
+                            id: q.id().to_string(),
+                            expression: q.expression().map(str::to_string),
+                            label: q.label().map(str::to_string),
+                            return_data: q.return_data(),
+                            metric_stat: q.metric_stat().map(|s| policy::MetricStat {
+                                metric: policy::Metric {
+                                    metric_name: s
+                                        .metric()
+                                        .and_then(|m| m.metric_name())
+                                        .map(str::to_string),
+                                    namespace: s
+                                        .metric()
+                                        .and_then(|m| m.namespace())
+                                        .map(str::to_string),
+                                    dimensions: s.metric().and_then(|m| {
+                                        (!m.dimensions().is_empty()).then(|| {
+                                            m.dimensions()
+                                                .iter()
+                                                .map(|d| policy::MetricDimension {
+                                                    name: d.name().to_string(),
+                                                    value: d.value().to_string(),
+                                                })
+                                                .collect()
+                                        })
+                                    }),
+                                },
+                                stat: s.stat().to_string(),
+                                unit: s.unit().map(str::to_string),
+                            }),
+                        })
+                        .collect()
+                }),
+            }
+        }),
+        scale_out_cooldown: c.scale_out_cooldown(),
+        scale_in_cooldown: c.scale_in_cooldown(),
+        disable_scale_in: c.disable_scale_in(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn sdk_round_trip_keeps_every_field_of_every_builtin_and_metric_math() {
+        let math: TargetTracking = serde_json::from_value(serde_json::json!({
+            "TargetValue": 3.5,
+            "CustomizedMetricSpecification": {"Metrics": [
+                {"Id": "m1", "Label": "inv", "ReturnData": false,
+                 "MetricStat": {"Metric": {"MetricName": "Invocations", "Namespace": "AWS/SageMaker",
+                   "Dimensions": [{"Name": "EndpointName", "Value": "ep"}]}, "Stat": "Sum", "Unit": "Count"}},
+                {"Id": "e1", "Expression": "m1 / 60", "ReturnData": true}
+            ]},
+            "ScaleInCooldown": 1, "ScaleOutCooldown": 2, "DisableScaleIn": true
+        }))
+        .unwrap();
+        let mut all: Vec<TargetTracking> = Catalog::builtin()
+            .templates()
+            .flat_map(|t| t.policies.iter().map(|p| policy::canonical(&p.config)))
+            .collect();
+        all.push(math);
+        for c in all {
+            assert_eq!(from_sdk(&to_sdk(&c).unwrap()), c);
+        }
+    }
+}

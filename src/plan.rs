@@ -1,0 +1,765 @@
+//! From endpoint facts and tags to the desired scaling state: pure, and all-or-nothing.
+//!
+//! Either every `P:` tag is valid and every variant gets a [`VariantDesire`], or the endpoint is
+//! rejected with every problem listed, and nothing is written.
+
+use crate::catalog::{Catalog, Template};
+use crate::policy::{self, Dimension, TargetTracking};
+use crate::tags::{self, Choice, EndpointTags, Overrides, Problem, Tagged};
+
+/// What SageMaker says about an endpoint (DescribeEndpoint + DescribeEndpointConfig).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointFacts {
+    pub name: String,
+    pub arn: String,
+    pub variants: Vec<VariantFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantFacts {
+    pub name: String,
+    pub kind: VariantKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VariantKind {
+    Instances {
+        instance_type: Option<String>,
+    },
+    Serverless {
+        provisioned_concurrency: Option<i32>,
+    },
+}
+
+/// The operator's settings that shape every plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub tag_prefix: String,
+    pub max_capacity_limit: Option<i32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            tag_prefix: "autoscaling".into(),
+            max_capacity_limit: None,
+        }
+    }
+}
+
+/// The AAS resource id of a variant (aws-facts §2). The name is used as given: AAS ids are not
+/// lowercased the way ARNs are.
+pub fn resource_id(endpoint: &str, variant: &str) -> String {
+    format!("endpoint/{endpoint}/variant/{variant}")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Desired {
+    /// No `P:template` tag: scaletag leaves the endpoint alone.
+    NotOptedIn {
+        reason: String,
+    },
+    /// `P:template` = `off`: remove what scaletag manages.
+    Detach,
+    Manage(Vec<VariantDesire>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VariantDesire {
+    Scale(ScalingSpec),
+    Leave { variant: String, reason: String },
+}
+
+/// A validated scaling configuration for one variant, ready to compare and send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalingSpec {
+    pub variant: String,
+    pub resource_id: String,
+    pub dimension: Dimension,
+    pub template: String,
+    pub min_capacity: i32,
+    pub max_capacity: i32,
+    pub policies: Vec<PolicySpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySpec {
+    pub name: String,
+    /// Placeholders filled, overrides applied, defaults explicit (`policy::canonical`).
+    pub config: TargetTracking,
+}
+
+/// The endpoint's tags cannot be applied; every problem is listed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} on endpoint `{endpoint}`; nothing was changed:\n{}",
+    if problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", problems.len()) },
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct Rejection {
+    pub endpoint: String,
+    pub problems: Vec<Problem>,
+}
+
+/// Decides what the endpoint's scaling should be. Pure: no I/O, same answer every time.
+pub fn desire(
+    facts: &EndpointFacts,
+    tags: &[(String, String)],
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Result<Desired, Rejection> {
+    let prefix = &settings.tag_prefix;
+    let (parsed, mut problems) =
+        tags::parse(prefix, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    for (variant, o) in &parsed.variants {
+        if !facts.variants.iter().any(|v| &v.name == variant) {
+            let known: Vec<_> = facts.variants.iter().map(|v| v.name.as_str()).collect();
+            for (key, raw) in keys(o) {
+                problems.push(Problem::tag(
+                    key,
+                    raw,
+                    format!(
+                        "endpoint `{}` has no variant `{variant}` (its variants: {})",
+                        facts.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let desired = match &parsed.endpoint.template {
+        None => Desired::NotOptedIn {
+            reason: if parsed.is_empty() {
+                format!("no `{prefix}:template` tag: not opted in")
+            } else {
+                format!(
+                    "no `{prefix}:template` tag: not opted in (its other `{prefix}:` tags take effect only with it)"
+                )
+            },
+        },
+        Some(t) if t.value == Choice::Off => Desired::Detach,
+        Some(_) => Desired::Manage(
+            facts
+                .variants
+                .iter()
+                .filter_map(|v| variant_desire(facts, v, &parsed, catalog, settings, &mut problems))
+                .collect(),
+        ),
+    };
+    if problems.is_empty() {
+        Ok(desired)
+    } else {
+        problems.sort();
+        problems.dedup();
+        Err(Rejection {
+            endpoint: facts.name.clone(),
+            problems,
+        })
+    }
+}
+
+fn keys(o: &Overrides) -> Vec<(&str, &str)> {
+    fn k<T>(t: &Option<Tagged<T>>) -> Option<(&str, &str)> {
+        t.as_ref().map(|t| (t.key.as_str(), t.raw.as_str()))
+    }
+    [
+        k(&o.template),
+        k(&o.min_capacity),
+        k(&o.max_capacity),
+        k(&o.target_value),
+        k(&o.scale_in_cooldown),
+        k(&o.scale_out_cooldown),
+        k(&o.disable_scale_in),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Where a setting's value came from, for messages.
+enum From<'a, T> {
+    Tag(&'a Tagged<T>),
+    Template(&'a Tagged<Choice>, T),
+}
+
+impl<T: Copy + std::fmt::Display> From<'_, T> {
+    fn value(&self) -> T {
+        match self {
+            From::Tag(t) => t.value,
+            From::Template(_, v) => *v,
+        }
+    }
+    fn describe(&self) -> String {
+        match self {
+            From::Tag(t) => format!("{} (tag `{}`)", t.value, t.key),
+            From::Template(t, v) => format!("{v} (from template `{}`)", t.raw),
+        }
+    }
+    fn problem(&self, message: String) -> Problem {
+        match self {
+            From::Tag(t) => t.problem(message),
+            From::Template(t, _) => t.problem(message),
+        }
+    }
+}
+
+fn variant_desire(
+    facts: &EndpointFacts,
+    variant: &VariantFacts,
+    parsed: &EndpointTags,
+    catalog: &Catalog,
+    settings: &Settings,
+    problems: &mut Vec<Problem>,
+) -> Option<VariantDesire> {
+    let none = Overrides::default();
+    let vo = parsed.variants.get(&variant.name).unwrap_or(&none);
+    let eo = &parsed.endpoint;
+    let leave = |reason: String| {
+        Some(VariantDesire::Leave {
+            variant: variant.name.clone(),
+            reason,
+        })
+    };
+    let choice = vo.template.as_ref().or(eo.template.as_ref())?;
+    let template_name = match &choice.value {
+        Choice::Off => return leave(format!("tag `{}` is `off`", choice.key)),
+        Choice::Template(name) => name,
+    };
+    let Some(template) = catalog.get(template_name) else {
+        let known: Vec<_> = catalog.names().collect();
+        problems.push(choice.problem(format!(
+            "no template named `{template_name}` (known: {})",
+            known.join(", ")
+        )));
+        return None;
+    };
+    let dimension = match &variant.kind {
+        VariantKind::Instances {
+            instance_type: Some(t),
+        } if t.starts_with("ml.t") => {
+            return leave(format!(
+                "runs on {t}, a burstable instance type that Application Auto Scaling cannot register"
+            ));
+        }
+        VariantKind::Instances { .. } => Dimension::InstanceCount,
+        VariantKind::Serverless {
+            provisioned_concurrency: None,
+        } => {
+            return leave(
+                "serverless without provisioned concurrency: SageMaker scales it on demand, there is nothing to register"
+                    .into(),
+            );
+        }
+        VariantKind::Serverless { .. } => Dimension::ProvisionedConcurrency,
+    };
+    let before = problems.len();
+    check_fit(template, choice, &variant.name, dimension, problems);
+
+    let min = vo
+        .min_capacity
+        .as_ref()
+        .or(eo.min_capacity.as_ref())
+        .map(From::Tag)
+        .unwrap_or(From::Template(choice, template.min_capacity));
+    let max = vo
+        .max_capacity
+        .as_ref()
+        .or(eo.max_capacity.as_ref())
+        .map(From::Tag)
+        .unwrap_or(From::Template(choice, template.max_capacity));
+    let on = format!("on variant `{}`", variant.name);
+    if min.value() > max.value() {
+        problems.push(match (&min, &max) {
+            (From::Template(..), From::Tag(_)) => max.problem(format!(
+                "MaxCapacity {} {on} is below MinCapacity {}",
+                max.value(),
+                min.describe()
+            )),
+            _ => min.problem(format!(
+                "MinCapacity {} {on} is above MaxCapacity {}",
+                min.value(),
+                max.describe()
+            )),
+        });
+    }
+    if let Some(limit) = settings.max_capacity_limit.filter(|l| max.value() > *l) {
+        problems.push(max.problem(format!(
+            "MaxCapacity {} {on} is above the operator's ceiling MAX_CAPACITY_LIMIT={limit}",
+            max.describe()
+        )));
+    }
+    if min.value() == 0 && dimension == Dimension::InstanceCount {
+        problems.push(min.problem(format!(
+            "MinCapacity 0 {on}: an instance-based variant needs at least 1 instance"
+        )));
+    }
+    let target_value = vo.target_value.as_ref().or(eo.target_value.as_ref());
+    if let Some(tv) = target_value.filter(|_| template.policies.len() > 1) {
+        let names: Vec<_> = template
+            .policies
+            .iter()
+            .map(|p| p.policy_name.as_str())
+            .collect();
+        problems.push(tv.problem(format!(
+            "template `{}` has {} policies ({}), so one target value cannot apply; \
+             define a template with the targets you want",
+            template.name,
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let in_cd = vo
+        .scale_in_cooldown
+        .as_ref()
+        .or(eo.scale_in_cooldown.as_ref());
+    let out_cd = vo
+        .scale_out_cooldown
+        .as_ref()
+        .or(eo.scale_out_cooldown.as_ref());
+    let disable = vo
+        .disable_scale_in
+        .as_ref()
+        .or(eo.disable_scale_in.as_ref());
+    let policies = template
+        .policies
+        .iter()
+        .map(|p| {
+            let mut config = policy::fill_placeholders(&p.config, &facts.name, &variant.name);
+            if let Some(t) = target_value {
+                config.target_value = t.value;
+            }
+            if let Some(t) = in_cd {
+                config.scale_in_cooldown = Some(t.value);
+            }
+            if let Some(t) = out_cd {
+                config.scale_out_cooldown = Some(t.value);
+            }
+            if let Some(t) = disable {
+                config.disable_scale_in = Some(t.value);
+            }
+            PolicySpec {
+                name: p.policy_name.clone(),
+                config: policy::canonical(&config),
+            }
+        })
+        .collect();
+    Some(VariantDesire::Scale(ScalingSpec {
+        variant: variant.name.clone(),
+        resource_id: resource_id(&facts.name, &variant.name),
+        dimension,
+        template: template.name.clone(),
+        min_capacity: min.value(),
+        max_capacity: max.value(),
+        policies,
+    }))
+}
+
+fn check_fit(
+    template: &Template,
+    choice: &Tagged<Choice>,
+    variant: &str,
+    dimension: Dimension,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(fit) = template.metric_fit().filter(|f| *f != dimension) {
+        let what = |d: Dimension| match d {
+            Dimension::InstanceCount => "instance count",
+            Dimension::ProvisionedConcurrency => "serverless provisioned concurrency",
+        };
+        problems.push(choice.problem(format!(
+            "template `{}` tracks a metric for {}, but variant `{variant}` scales {} ({dimension})",
+            template.name,
+            what(fit),
+            what(dimension)
+        )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn facts(variants: &[(&str, VariantKind)]) -> EndpointFacts {
+        EndpointFacts {
+            name: "ep".into(),
+            arn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".into(),
+            variants: variants
+                .iter()
+                .map(|(n, k)| VariantFacts {
+                    name: n.to_string(),
+                    kind: k.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn instances() -> VariantKind {
+        VariantKind::Instances {
+            instance_type: Some("ml.m5.large".into()),
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn run(f: &EndpointFacts, t: &[(&str, &str)]) -> Result<Desired, Rejection> {
+        run_with(f, t, &Settings::default())
+    }
+
+    fn run_with(f: &EndpointFacts, t: &[(&str, &str)], s: &Settings) -> Result<Desired, Rejection> {
+        desire(f, &tags(t), &Catalog::builtin(), s)
+    }
+
+    fn specs(d: Desired) -> Vec<ScalingSpec> {
+        match d {
+            Desired::Manage(v) => v
+                .into_iter()
+                .filter_map(|v| match v {
+                    VariantDesire::Scale(s) => Some(s),
+                    VariantDesire::Leave { .. } => None,
+                })
+                .collect(),
+            other => panic!("not managed: {other:?}"),
+        }
+    }
+
+    fn problems(f: &EndpointFacts, t: &[(&str, &str)]) -> Vec<String> {
+        run(f, t)
+            .expect_err("rejected")
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn untagged_endpoint_is_not_opted_in() {
+        let f = facts(&[("AllTraffic", instances())]);
+        assert!(matches!(
+            run(&f, &[("team", "ml")]),
+            Ok(Desired::NotOptedIn { .. })
+        ));
+        match run(&f, &[("autoscaling:max-capacity", "3")]) {
+            Ok(Desired::NotOptedIn { reason }) => {
+                assert!(reason.contains("take effect only with it"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_template_on_one_variant() {
+        let f = facts(&[("AllTraffic", instances())]);
+        let s = specs(run(&f, &[("autoscaling:template", "default")]).unwrap());
+        assert_eq!(s.len(), 1);
+        let s = &s[0];
+        assert_eq!(s.resource_id, "endpoint/ep/variant/AllTraffic");
+        assert_eq!(s.dimension, Dimension::InstanceCount);
+        assert_eq!((s.min_capacity, s.max_capacity), (1, 4));
+        assert_eq!(s.policies[0].name, "scaletag-default");
+        assert_eq!(s.policies[0].config.target_value, 70.0);
+        assert_eq!(s.policies[0].config.scale_out_cooldown, Some(60));
+    }
+
+    #[test]
+    fn overrides_apply_variant_over_endpoint_over_template() {
+        let f = facts(&[("A", instances()), ("B", instances())]);
+        let s = specs(
+            run(
+                &f,
+                &[
+                    ("autoscaling:template", "default"),
+                    ("autoscaling:max-capacity", "6"),
+                    ("autoscaling:target-value", "120.5"),
+                    ("autoscaling:scale-in-cooldown", "900"),
+                    ("autoscaling:disable-scale-in", "true"),
+                    ("autoscaling:variant:B:max-capacity", "2"),
+                    ("autoscaling:variant:B:min-capacity", "2"),
+                    ("autoscaling:variant:B:scale-out-cooldown", "0"),
+                ],
+            )
+            .unwrap(),
+        );
+        assert_eq!((s[0].min_capacity, s[0].max_capacity), (1, 6));
+        assert_eq!((s[1].min_capacity, s[1].max_capacity), (2, 2));
+        let (a, b) = (&s[0].policies[0].config, &s[1].policies[0].config);
+        assert_eq!((a.target_value, b.target_value), (120.5, 120.5));
+        assert_eq!(
+            (a.scale_in_cooldown, a.disable_scale_in),
+            (Some(900), Some(true))
+        );
+        assert_eq!(
+            (a.scale_out_cooldown, b.scale_out_cooldown),
+            (Some(60), Some(0))
+        );
+    }
+
+    #[test]
+    fn variant_template_and_off() {
+        let f = facts(&[("A", instances()), ("B", instances())]);
+        let d = run(
+            &f,
+            &[
+                ("autoscaling:template", "default"),
+                ("autoscaling:variant:A:template", "concurrency"),
+                ("autoscaling:variant:B:template", "off"),
+            ],
+        )
+        .unwrap();
+        let Desired::Manage(v) = d else { panic!() };
+        match (&v[0], &v[1]) {
+            (VariantDesire::Scale(a), VariantDesire::Leave { reason, .. }) => {
+                assert_eq!(a.policies[0].name, "scaletag-concurrency");
+                assert!(reason.contains("autoscaling:variant:B:template"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn off_detaches() {
+        let f = facts(&[("A", instances())]);
+        assert_eq!(
+            run(&f, &[("autoscaling:template", "off")]),
+            Ok(Desired::Detach)
+        );
+        // Even off does not hide a typo.
+        assert!(
+            run(
+                &f,
+                &[("autoscaling:template", "off"), ("autoscaling:mx", "1")]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn serverless_variants() {
+        let f = facts(&[
+            (
+                "pc",
+                VariantKind::Serverless {
+                    provisioned_concurrency: Some(2),
+                },
+            ),
+            (
+                "od",
+                VariantKind::Serverless {
+                    provisioned_concurrency: None,
+                },
+            ),
+        ]);
+        let Desired::Manage(v) = run(&f, &[("autoscaling:template", "serverless")]).unwrap() else {
+            panic!()
+        };
+        match (&v[0], &v[1]) {
+            (VariantDesire::Scale(s), VariantDesire::Leave { reason, .. }) => {
+                assert_eq!(s.dimension, Dimension::ProvisionedConcurrency);
+                assert!(reason.contains("without provisioned concurrency"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // An instance metric cannot drive provisioned concurrency.
+        let p = problems(&f, &[("autoscaling:template", "default")]);
+        assert!(
+            p[0].contains("tracks a metric for instance count, but variant `pc` scales serverless"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn burstable_instances_are_skipped_with_a_reason() {
+        let f = facts(&[(
+            "A",
+            VariantKind::Instances {
+                instance_type: Some("ml.t2.medium".into()),
+            },
+        )]);
+        let Desired::Manage(v) = run(&f, &[("autoscaling:template", "default")]).unwrap() else {
+            panic!()
+        };
+        assert!(
+            matches!(&v[0], VariantDesire::Leave { reason, .. } if reason.contains("burstable"))
+        );
+    }
+
+    #[test]
+    fn placeholders_are_filled_per_variant() {
+        let f = facts(&[("A", instances())]);
+        let s = specs(run(&f, &[("autoscaling:template", "cpu")]).unwrap());
+        let dims = s[0].policies[0]
+            .config
+            .customized_metric_specification
+            .as_ref()
+            .unwrap()
+            .dimensions
+            .clone()
+            .unwrap();
+        assert_eq!(dims[0].value, "ep");
+        assert_eq!(dims[1].value, "A");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_tag() {
+        let f = facts(&[("A", instances())]);
+        let p = problems(
+            &f,
+            &[
+                ("autoscaling:template", "defualt"),
+                ("autoscaling:max-capcity", "5"),
+                ("autoscaling:variant:Ghost:min-capacity", "1"),
+                ("autoscaling:target-value", "NaN"),
+            ],
+        );
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("tag `autoscaling:template` = `defualt`: no template named `defualt` (known: concurrency, cpu, default")));
+        assert!(p.iter().any(|m| m.contains("did you mean `max-capacity`")));
+        assert!(p.iter().any(|m| m.starts_with("tag `autoscaling:variant:Ghost:min-capacity` = `1`: endpoint `ep` has no variant `Ghost` (its variants: A)")));
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("tag `autoscaling:target-value` = `NaN`"))
+        );
+        let msg = run(&f, &[("autoscaling:template", "nope")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with(
+                "1 problem on endpoint `ep`; nothing was changed:\n  - tag `autoscaling:template`"
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn min_above_max_names_the_tag_at_fault() {
+        let f = facts(&[("A", instances())]);
+        let p = problems(
+            &f,
+            &[
+                ("autoscaling:template", "default"),
+                ("autoscaling:min-capacity", "5"),
+            ],
+        );
+        assert_eq!(
+            p,
+            [
+                "tag `autoscaling:min-capacity` = `5`: MinCapacity 5 on variant `A` is above MaxCapacity 4 (from template `default`)"
+            ]
+        );
+        let p = problems(
+            &f,
+            &[
+                ("autoscaling:template", "concurrency"),
+                ("autoscaling:max-capacity", "1"),
+                ("autoscaling:variant:A:min-capacity", "3"),
+            ],
+        );
+        assert!(p[0].starts_with("tag `autoscaling:variant:A:min-capacity` = `3`: MinCapacity 3 on variant `A` is above MaxCapacity 1 (tag `autoscaling:max-capacity`)"), "{p:?}");
+        let strict = Catalog::parse(r#"{"big": {"MinCapacity": 3, "MaxCapacity": 9, "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 1, "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}}"#, "t").unwrap();
+        let r = desire(
+            &f,
+            &tags(&[
+                ("autoscaling:template", "big"),
+                ("autoscaling:max-capacity", "2"),
+            ]),
+            &strict,
+            &Settings::default(),
+        );
+        assert!(r.unwrap_err().problems[0].to_string().starts_with("tag `autoscaling:max-capacity` = `2`: MaxCapacity 2 on variant `A` is below MinCapacity 3 (from template `big`)"));
+    }
+
+    #[test]
+    fn ceiling_and_min_zero() {
+        let f = facts(&[("A", instances())]);
+        let s = Settings {
+            max_capacity_limit: Some(3),
+            ..Settings::default()
+        };
+        let p = run_with(&f, &[("autoscaling:template", "default")], &s)
+            .unwrap_err()
+            .problems;
+        assert!(p[0].to_string().contains("4 (from template `default`) on variant `A` is above the operator's ceiling MAX_CAPACITY_LIMIT=3"), "{p:?}");
+        let p = run_with(
+            &f,
+            &[
+                ("autoscaling:template", "default"),
+                ("autoscaling:max-capacity", "50"),
+            ],
+            &s,
+        )
+        .unwrap_err()
+        .problems;
+        assert!(
+            p[0].to_string()
+                .starts_with("tag `autoscaling:max-capacity` = `50`")
+        );
+        let p = problems(
+            &f,
+            &[
+                ("autoscaling:template", "default"),
+                ("autoscaling:min-capacity", "0"),
+            ],
+        );
+        assert!(p[0].contains("needs at least 1 instance"), "{p:?}");
+        // Provisioned concurrency may go to 0.
+        let sf = facts(&[(
+            "S",
+            VariantKind::Serverless {
+                provisioned_concurrency: Some(1),
+            },
+        )]);
+        assert!(
+            run(
+                &sf,
+                &[
+                    ("autoscaling:template", "serverless"),
+                    ("autoscaling:min-capacity", "0")
+                ]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn target_value_cannot_apply_to_a_multi_policy_template() {
+        let f = facts(&[("A", instances())]);
+        let p = problems(
+            &f,
+            &[
+                ("autoscaling:template", "responsive"),
+                ("autoscaling:target-value", "10"),
+            ],
+        );
+        assert!(
+            p[0].contains("template `responsive` has 2 policies"),
+            "{p:?}"
+        );
+        let s = specs(
+            run(
+                &f,
+                &[
+                    ("autoscaling:template", "responsive"),
+                    ("autoscaling:scale-in-cooldown", "60"),
+                ],
+            )
+            .unwrap(),
+        );
+        assert!(
+            s[0].policies
+                .iter()
+                .all(|p| p.config.scale_in_cooldown == Some(60))
+        );
+    }
+
+    #[test]
+    fn deciding_is_deterministic() {
+        let f = facts(&[("A", instances()), ("B", instances())]);
+        let t = [("autoscaling:template", "responsive")];
+        assert_eq!(run(&f, &t), run(&f, &t));
+    }
+}
