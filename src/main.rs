@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use scaletag::aws::Aws;
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let deadline = deadline(event.context.deadline());
     match reconcile::handle(app, &event.payload, &deadline).await {
         Ok(outcome) => {
@@ -53,11 +53,17 @@ async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
                 writes = outcome.write_count(),
                 "done"
             );
-            Ok(serde_json::to_value(&outcome)?)
+            serde_json::to_value(&outcome).map_err(|e| Diagnostic {
+                error_type: "scaletag.Internal".into(),
+                error_message: e.to_string(),
+            })
         }
         Err(e) => {
-            tracing::error!(error = %e, "failed");
-            Err(e.into())
+            tracing::error!(error = %e, error_type = e.error_type(), "failed");
+            Err(Diagnostic {
+                error_type: e.error_type().into(),
+                error_message: e.to_string(),
+            })
         }
     }
 }

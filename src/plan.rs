@@ -125,6 +125,15 @@ pub fn desire(
             }
         }
     }
+    // Every template a tag names must exist, whether or not a variant ends up using it.
+    let named = std::iter::once(&parsed.endpoint).chain(parsed.variants.values());
+    for choice in named.filter_map(|o| o.template.as_ref()) {
+        if let Choice::Template(t) = &choice.value {
+            if catalog.get(t).is_none() {
+                problems.push(unknown_template(choice, t, catalog));
+            }
+        }
+    }
     let desired = match &parsed.endpoint.template {
         None => Desired::NotOptedIn {
             reason: if parsed.is_empty() {
@@ -224,11 +233,7 @@ fn variant_desire(
         Choice::Template(name) => name,
     };
     let Some(template) = catalog.get(template_name) else {
-        let known: Vec<_> = catalog.names().collect();
-        problems.push(choice.problem(format!(
-            "no template named `{template_name}` (known: {})",
-            known.join(", ")
-        )));
+        problems.push(unknown_template(choice, template_name, catalog));
         return None;
     };
     let dimension = match &variant.kind {
@@ -353,6 +358,14 @@ fn variant_desire(
         max_capacity: max.value(),
         policies,
     }))
+}
+
+fn unknown_template(choice: &Tagged<Choice>, name: &str, catalog: &Catalog) -> Problem {
+    let known: Vec<_> = catalog.names().collect();
+    choice.problem(format!(
+        "no template named `{name}` (known: {})",
+        known.join(", ")
+    ))
 }
 
 fn check_fit(

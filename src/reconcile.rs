@@ -4,7 +4,9 @@
 //! DescribeEndpointConfig ∥ DescribeScalableTargets ∥ DescribeScalingPolicies (per variant) →
 //! per variant in parallel: register → puts. In steady state it is the two read stages only.
 
-use futures_util::future::{join_all, try_join, try_join_all, try_join3};
+use std::pin::pin;
+
+use futures_util::future::{Either, join_all, select, try_join_all, try_join3};
 use serde_json::Value;
 
 use crate::aws::Aws;
@@ -41,6 +43,24 @@ pub enum Failure {
     },
 }
 
+/// A future raced against another: still running, or already finished.
+enum Pending<F: std::future::Future> {
+    Running(F),
+    Done(F::Output),
+}
+
+impl Failure {
+    /// The `errorType` Lambda reports, so alarms and the OnFailure destination can tell
+    /// bad input from AWS trouble.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Failure::Event(_) => "scaletag.InvalidEvent",
+            Failure::Rejected(_) => "scaletag.InvalidTags",
+            Failure::Aws(_) | Failure::Partial { .. } => "scaletag.AwsError",
+        }
+    }
+}
+
 /// Handles one invocation payload.
 pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Outcome, Failure> {
     match event::decode(payload)? {
@@ -74,14 +94,21 @@ pub async fn reconcile(
     dl: &Deadline,
 ) -> Result<Outcome, Failure> {
     let aws = &app.aws;
-    // Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN).
+    // Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN). The endpoint's
+    // description decides whether the tags matter at all: when it is gone or not InService,
+    // the tag read is dropped, whatever became of it.
     let tags_early = async {
         match arn_hint {
-            Some(arn) => aws.list_tags(arn, dl).await.map(Some),
-            None => Ok(None),
+            Some(arn) => aws.list_tags(arn, dl).await,
+            None => Ok(None), // unused: without a hint the tags are read below
         }
     };
-    let (described, tags_early) = try_join(aws.describe_endpoint(name, dl), tags_early).await?;
+    let describe = pin!(aws.describe_endpoint(name, dl));
+    let tags_early = pin!(tags_early);
+    let (described, tags_early) = match select(describe, tags_early).await {
+        Either::Left((described, tags)) => (described?, Pending::Running(tags)),
+        Either::Right((tags, describe)) => (describe.await?, Pending::Done(tags)),
+    };
     let Some(described) = described else {
         return Ok(Outcome::skipped(name, "endpoint no longer exists"));
     };
@@ -94,9 +121,15 @@ pub async fn reconcile(
             ),
         ));
     }
-    let tags = match tags_early {
-        Some(tags) if arn_hint == Some(described.arn.as_str()) => tags,
-        _ => aws.list_tags(&described.arn, dl).await?,
+    let tags = if arn_hint == Some(described.arn.as_str()) {
+        match tags_early {
+            Pending::Running(f) => f.await?,
+            Pending::Done(t) => t?,
+        }
+    } else {
+        // No ARN in the event, or one that is not this endpoint's: read the true ARN's tags.
+        drop(tags_early);
+        aws.list_tags(&described.arn, dl).await?
     };
     let Some(tags) = tags else {
         return Ok(Outcome::skipped(name, "endpoint no longer exists"));

@@ -1,0 +1,318 @@
+//! Sets up and reads AWS state in moto directly (not through the proxy, so it is not counted).
+
+use std::time::Duration;
+
+use aws_sdk_applicationautoscaling as aas;
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_sagemaker as sagemaker;
+use serde_json::Value;
+
+use super::{Function, Proxy, REGION, RuntimeApi, moto_port};
+
+pub enum Variant {
+    Instances(&'static str, &'static str),
+    Serverless(&'static str, Option<i32>),
+}
+
+/// What AAS holds for an endpoint, in a form tests can compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AasState {
+    /// (resource id, dimension, min, max)
+    pub targets: Vec<(String, String, i32, i32)>,
+    /// (resource id, policy name, target-tracking configuration as JSON)
+    pub policies: Vec<(String, String, Value)>,
+}
+
+impl AasState {
+    pub fn policy_names(&self) -> Vec<&str> {
+        self.policies.iter().map(|p| p.1.as_str()).collect()
+    }
+}
+
+pub struct Fixture {
+    pub rt: tokio::runtime::Runtime,
+    pub sm: sagemaker::Client,
+    pub aas: aas::Client,
+}
+
+impl Fixture {
+    pub fn new(port: u16) -> Fixture {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(format!("http://127.0.0.1:{port}"))
+                .region(aws_config::Region::new(REGION))
+                .credentials_provider(sagemaker::config::Credentials::for_tests())
+                .load(),
+        );
+        Fixture {
+            sm: sagemaker::Client::new(&config),
+            aas: aas::Client::new(&config),
+            rt,
+        }
+    }
+
+    /// Creates a model, an endpoint config and an endpoint with `tags`; returns the ARN.
+    pub fn create_endpoint(
+        &self,
+        name: &str,
+        variants: &[Variant],
+        tags: &[(&str, &str)],
+    ) -> String {
+        use sagemaker::types as t;
+        self.rt.block_on(async {
+            self.sm
+                .create_model()
+                .model_name(format!("{name}-model"))
+                .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
+                .primary_container(
+                    t::ContainerDefinition::builder()
+                        .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1")
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("create model");
+            let pvs: Vec<t::ProductionVariant> = variants
+                .iter()
+                .map(|v| match v {
+                    Variant::Instances(n, ty) => t::ProductionVariant::builder()
+                        .variant_name(*n)
+                        .model_name(format!("{name}-model"))
+                        .instance_type(t::ProductionVariantInstanceType::from(*ty))
+                        .initial_instance_count(1)
+                        .initial_variant_weight(1.0)
+                        .build(),
+                    Variant::Serverless(n, pc) => t::ProductionVariant::builder()
+                        .variant_name(*n)
+                        .model_name(format!("{name}-model"))
+                        .serverless_config(
+                            t::ProductionVariantServerlessConfig::builder()
+                                .memory_size_in_mb(2048)
+                                .max_concurrency(20)
+                                .set_provisioned_concurrency(*pc)
+                                .build(),
+                        )
+                        .build(),
+                })
+                .collect();
+            self.sm
+                .create_endpoint_config()
+                .endpoint_config_name(format!("{name}-config"))
+                .set_production_variants(Some(pvs))
+                .send()
+                .await
+                .expect("create endpoint config");
+            let out = self
+                .sm
+                .create_endpoint()
+                .endpoint_name(name)
+                .endpoint_config_name(format!("{name}-config"))
+                .set_tags(Some(tags.iter().map(|(k, v)| tag(k, v)).collect()))
+                .send()
+                .await
+                .expect("create endpoint");
+            out.endpoint_arn().expect("arn").to_string()
+        })
+    }
+
+    /// Replaces every tag of the endpoint (moto appends duplicate keys, so delete first).
+    pub fn set_tags(&self, arn: &str, tags: &[(&str, &str)]) {
+        self.rt.block_on(async {
+            let old = self
+                .sm
+                .list_tags()
+                .resource_arn(arn)
+                .send()
+                .await
+                .expect("list tags");
+            let keys: Vec<String> = old
+                .tags()
+                .iter()
+                .filter_map(|t| t.key().map(str::to_string))
+                .collect();
+            if !keys.is_empty() {
+                self.sm
+                    .delete_tags()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .expect("delete tags");
+            }
+            if !tags.is_empty() {
+                self.sm
+                    .add_tags()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags.iter().map(|(k, v)| tag(k, v)).collect()))
+                    .send()
+                    .await
+                    .expect("add tags");
+            }
+        })
+    }
+
+    pub fn delete_endpoint(&self, name: &str) {
+        self.rt.block_on(async {
+            self.sm
+                .delete_endpoint()
+                .endpoint_name(name)
+                .send()
+                .await
+                .expect("delete endpoint");
+        })
+    }
+
+    pub fn state(&self, endpoint: &str) -> AasState {
+        let prefix = format!("endpoint/{endpoint}/variant/");
+        self.rt.block_on(async {
+            let targets = self
+                .aas
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .send()
+                .await
+                .expect("describe targets");
+            let mut state = AasState {
+                targets: targets
+                    .scalable_targets()
+                    .iter()
+                    .filter(|t| t.resource_id().starts_with(&prefix))
+                    .map(|t| {
+                        (
+                            t.resource_id().to_string(),
+                            t.scalable_dimension().as_str().to_string(),
+                            t.min_capacity(),
+                            t.max_capacity(),
+                        )
+                    })
+                    .collect(),
+                policies: Vec::new(),
+            };
+            let policies = self
+                .aas
+                .describe_scaling_policies()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .max_results(50)
+                .send()
+                .await
+                .expect("describe policies");
+            state.policies = policies
+                .scaling_policies()
+                .iter()
+                .filter(|p| p.resource_id().starts_with(&prefix))
+                .map(|p| {
+                    (
+                        p.resource_id().to_string(),
+                        p.policy_name().to_string(),
+                        p.target_tracking_scaling_policy_configuration()
+                            .map(|c| {
+                                serde_json::to_value(scaletag::aws::from_sdk(c)).expect("json")
+                            })
+                            .unwrap_or(Value::Null),
+                    )
+                })
+                .collect();
+            state.targets.sort_by(|a, b| a.0.cmp(&b.0));
+            state
+                .policies
+                .sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+            state
+        })
+    }
+
+    pub fn register(&self, resource_id: &str, min: i32, max: i32) {
+        self.rt.block_on(async {
+            self.aas
+                .register_scalable_target()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(resource_id)
+                .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                .min_capacity(min)
+                .max_capacity(max)
+                .send()
+                .await
+                .expect("register");
+        })
+    }
+
+    /// Puts a target-tracking policy as a person or another tool would.
+    pub fn put_policy(&self, resource_id: &str, name: &str, target_value: f64) {
+        use aas::types as t;
+        self.rt.block_on(async {
+            self.aas
+                .put_scaling_policy()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(resource_id)
+                .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                .policy_name(name)
+                .policy_type(t::PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(
+                    t::TargetTrackingScalingPolicyConfiguration::builder()
+                        .target_value(target_value)
+                        .predefined_metric_specification(
+                            t::PredefinedMetricSpecification::builder()
+                                .predefined_metric_type(
+                                    t::MetricType::SageMakerVariantInvocationsPerInstance,
+                                )
+                                .build()
+                                .expect("spec"),
+                        )
+                        .build()
+                        .expect("config"),
+                )
+                .send()
+                .await
+                .expect("put policy");
+        })
+    }
+}
+
+fn tag(k: &str, v: &str) -> sagemaker::types::Tag {
+    sagemaker::types::Tag::builder().key(k).value(v).build()
+}
+
+/// The function under test, its Runtime API, the recording proxy and moto.
+pub struct Harness {
+    pub fx: Fixture,
+    pub proxy: Proxy,
+    pub runtime: RuntimeApi,
+    pub function: Function,
+}
+
+impl Harness {
+    pub fn start(env: &[(&str, &str)]) -> Harness {
+        Harness::start_with_timeout(env, Duration::from_secs(30))
+    }
+
+    /// A harness whose AWS answers every call after `latency`: round trips become countable.
+    pub fn start_with_latency(env: &[(&str, &str)], latency: Duration) -> Harness {
+        Harness::build(env, Duration::from_secs(30), latency)
+    }
+
+    pub fn start_with_timeout(env: &[(&str, &str)], timeout: Duration) -> Harness {
+        Harness::build(env, timeout, Duration::ZERO)
+    }
+
+    fn build(env: &[(&str, &str)], timeout: Duration, latency: Duration) -> Harness {
+        let moto = moto_port();
+        let proxy = Proxy::start_with_latency(moto, latency);
+        let runtime = RuntimeApi::start(timeout);
+        let function = Function::start(runtime.port, proxy.port, env);
+        Harness {
+            fx: Fixture::new(moto),
+            proxy,
+            runtime,
+            function,
+        }
+    }
+
+    /// Delivers `event` and returns the function's answer, with the AWS calls it made.
+    pub fn invoke(&self, event: &Value) -> Result<Value, Value> {
+        self.proxy.clear();
+        self.runtime.invoke(event)
+    }
+}
