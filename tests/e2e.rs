@@ -336,7 +336,8 @@ fn every_kind_of_bad_tag_changes_nothing_and_names_the_tag() {
     ok(h.invoke(&event));
     let configured = h.fx.state(name);
 
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: &[Case] = &[
         (
             &[("autoscaling:max-capcity", "5")],
             &[

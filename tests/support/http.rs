@@ -3,6 +3,8 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
+pub type Headers = Vec<(String, String)>;
+
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
@@ -24,7 +26,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn read_head(reader: &mut impl BufRead) -> io::Result<Option<(String, Vec<(String, String)>)>> {
+fn read_head(reader: &mut impl BufRead) -> io::Result<Option<(String, Headers)>> {
     let mut first = String::new();
     if reader.read_line(&mut first)? == 0 {
         return Ok(None);
@@ -123,7 +125,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Sends `req` to `upstream` on a fresh connection and reads the whole response.
-pub fn forward(upstream: &str, req: &Request) -> io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+pub fn forward(upstream: &str, req: &Request) -> io::Result<(u16, Headers, Vec<u8>)> {
     let mut stream = TcpStream::connect(upstream)?;
     stream.set_nodelay(true)?;
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
