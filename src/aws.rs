@@ -52,6 +52,12 @@ impl Described {
 
 const NAMESPACE: ServiceNamespace = ServiceNamespace::Sagemaker;
 
+/// The token for the next page; `None` when done (or when a service repeats its token).
+fn next_page(current: &Option<String>, next: Option<&str>) -> Option<String> {
+    next.filter(|t| !t.is_empty() && current.as_deref() != Some(*t))
+        .map(str::to_string)
+}
+
 fn found<T>(c: Called<T>) -> Option<T> {
     match c {
         Called::Done(t) => Some(t),
@@ -153,11 +159,9 @@ impl Aws {
                     t.value().unwrap_or_default().to_string(),
                 ))
             }));
-            match out.next_token() {
-                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
-                    token = Some(t.to_string())
-                }
-                _ => return Ok(Some(tags)),
+            token = next_page(&token, out.next_token());
+            if token.is_none() {
+                return Ok(Some(tags));
             }
         }
     }
@@ -200,11 +204,9 @@ impl Aws {
                         }),
                     })
                 }));
-                match out.next_token() {
-                    Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
-                        token = Some(t.to_string())
-                    }
-                    _ => break,
+                token = next_page(&token, out.next_token());
+                if token.is_none() {
+                    break;
                 }
             }
         }
@@ -248,11 +250,9 @@ impl Aws {
                         })
                     }),
             );
-            match out.next_token() {
-                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
-                    token = Some(t.to_string())
-                }
-                _ => break,
+            token = next_page(&token, out.next_token());
+            if token.is_none() {
+                break;
             }
         }
         Ok(policies)
@@ -292,11 +292,9 @@ impl Aws {
                         ))
                     }),
             );
-            match out.next_token() {
-                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
-                    token = Some(t.to_string())
-                }
-                _ => break,
+            token = next_page(&token, out.next_token());
+            if token.is_none() {
+                break;
             }
         }
         Ok(actions)
