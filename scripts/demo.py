@@ -147,7 +147,7 @@ def main():
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_ENDPOINT_URL": endpoint_url,
     }
-    function = subprocess.Popen([str(ROOT / "target" / "debug" / "scaletag")], env=env,
+    function = subprocess.Popen([str(ROOT / "target" / "debug" / "scaletag-lambda")], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     logs = []
     threading.Thread(target=lambda: logs.extend(function.stdout), daemon=True).start()

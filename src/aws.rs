@@ -101,6 +101,38 @@ impl Aws {
         }))
     }
 
+    /// Every InService endpoint in the account and region: (name, ARN), following NextToken.
+    pub async fn list_in_service_endpoints(
+        &self,
+        dl: &Deadline,
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        let mut endpoints = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = call(Op::ListEndpoints, "the account", dl, || {
+                self.sagemaker
+                    .list_endpoints()
+                    .status_equals(sagemaker::types::EndpointStatus::InService)
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            let Some(out) = found(out) else { break };
+            endpoints.extend(out.endpoints().iter().filter_map(|e| {
+                Some((
+                    e.endpoint_name()?.to_string(),
+                    e.endpoint_arn()?.to_string(),
+                ))
+            }));
+            token = next_page(&token, out.next_token());
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(endpoints)
+    }
+
     /// Variant name → instance type, from the endpoint's current config.
     pub async fn instance_types(
         &self,

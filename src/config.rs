@@ -15,6 +15,14 @@ pub enum ConfigError {
 
 /// Reads `TAG_PREFIX`, `POLICY_TEMPLATES` and `MAX_CAPACITY_LIMIT` through `var`.
 pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(Catalog, Settings), ConfigError> {
+    load(var, "POLICY_TEMPLATES")
+}
+
+/// As [`from_env`], naming the catalog's source (a file, for the command line) in errors.
+pub fn load(
+    var: impl Fn(&str) -> Option<String>,
+    catalog_source: &str,
+) -> Result<(Catalog, Settings), ConfigError> {
     let tag_prefix = var("TAG_PREFIX")
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| Settings::default().tag_prefix);
@@ -26,7 +34,7 @@ pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(Catalog, Settin
                 .map_err(|m| ConfigError::Invalid(format!("MAX_CAPACITY_LIMIT `{v}` {m}")))?,
         ),
     };
-    let catalog = Catalog::load(var("POLICY_TEMPLATES").as_deref(), "POLICY_TEMPLATES")?;
+    let catalog = Catalog::load(var("POLICY_TEMPLATES").as_deref(), catalog_source)?;
     Ok((
         catalog,
         Settings {

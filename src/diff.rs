@@ -85,6 +85,59 @@ impl Action {
         }
     }
 
+    /// The `aws application-autoscaling` subcommand that sends this request.
+    pub fn cli_name(&self) -> &'static str {
+        match self {
+            Action::RegisterScalableTarget { .. } => "register-scalable-target",
+            Action::DeleteScalingPolicy { .. } => "delete-scaling-policy",
+            Action::PutScalingPolicy { .. } => "put-scaling-policy",
+            Action::DeregisterScalableTarget { .. } => "deregister-scalable-target",
+        }
+    }
+
+    /// The request exactly as the Application Auto Scaling API takes it (and as
+    /// `aws application-autoscaling <cli_name> --cli-input-json` does).
+    pub fn request(&self) -> serde_json::Value {
+        let key = self.key();
+        let mut request = serde_json::json!({
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": key.resource_id,
+            "ScalableDimension": key.dimension.as_str(),
+        });
+        let extra = match self {
+            Action::RegisterScalableTarget {
+                min_capacity,
+                max_capacity,
+                ..
+            } => serde_json::json!({"MinCapacity": min_capacity, "MaxCapacity": max_capacity}),
+            Action::PutScalingPolicy {
+                policy_name,
+                config,
+                ..
+            } => serde_json::json!({
+                "PolicyName": policy_name,
+                "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingScalingPolicyConfiguration": config,
+            }),
+            Action::DeleteScalingPolicy { policy_name, .. } => {
+                serde_json::json!({"PolicyName": policy_name})
+            }
+            Action::DeregisterScalableTarget { .. } => serde_json::json!({}),
+        };
+        if let (Some(r), Some(e)) = (request.as_object_mut(), extra.as_object()) {
+            r.extend(e.clone());
+        }
+        request
+    }
+
+    /// Whether this write removes something.
+    pub fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            Action::DeleteScalingPolicy { .. } | Action::DeregisterScalableTarget { .. }
+        )
+    }
+
     pub fn key(&self) -> &TargetKey {
         match self {
             Action::RegisterScalableTarget { key, .. }

@@ -14,10 +14,16 @@ pub const DETAIL_TYPE: &str = "SageMaker Endpoint State Change";
 /// How EventBridge spells the status scaletag acts on (DescribeEndpoint says `InService`).
 pub const IN_SERVICE: &str = "IN_SERVICE";
 
+/// EventBridge's scheduled events (a `Schedule` event source in SAM).
+pub const SCHEDULE_SOURCE: &str = "aws.events";
+pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
+
 /// What an invocation was asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
     EndpointStateChange(EndpointChange),
+    /// The scheduled sweep: reconcile every InService endpoint.
+    Sweep,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +43,8 @@ pub enum EventError {
     NotAnEvent,
     #[error(
         "not a SageMaker endpoint state change: source `{source_name}`, detail-type `{detail_type}` \
-         (scaletag handles source `aws.sagemaker`, detail-type `SageMaker Endpoint State Change`)"
+         (scaletag handles source `aws.sagemaker`, detail-type `SageMaker Endpoint State Change`, \
+         and scheduled events from `aws.events` to sweep)"
     )]
     Unsupported {
         source_name: String,
@@ -60,6 +67,9 @@ pub fn decode(payload: &Value) -> Result<Trigger, EventError> {
     else {
         return Err(EventError::NotAnEvent);
     };
+    if source_name == SCHEDULE_SOURCE && detail_type == SCHEDULE_DETAIL_TYPE {
+        return Ok(Trigger::Sweep);
+    }
     if source_name != SOURCE || detail_type != DETAIL_TYPE {
         return Err(EventError::Unsupported {
             source_name: truncate(&source_name),
@@ -134,7 +144,15 @@ mod tests {
     fn change(v: Value) -> EndpointChange {
         match decode(&v).expect("decodes") {
             Trigger::EndpointStateChange(c) => c,
+            other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn scheduled_events_sweep() {
+        let v = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+            "time": "2026-11-28T10:00:00Z", "resources": ["arn:aws:events:us-east-1:123456789012:rule/scaletag-sweep"], "detail": {}});
+        assert_eq!(decode(&v), Ok(Trigger::Sweep));
     }
 
     fn sample() -> Value {

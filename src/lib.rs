@@ -6,6 +6,8 @@
 
 pub mod aws;
 pub mod catalog;
+pub mod check;
+pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod event;
@@ -13,5 +15,7 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod render;
 pub mod retry;
+pub mod sweep;
 pub mod tags;

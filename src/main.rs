@@ -1,95 +1,10 @@
-//! The Lambda function: wires configuration, clients and the runtime. Nothing else.
+//! The `scaletag` command line. Everything it does is in `scaletag::cli`.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::process::ExitCode;
 
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
-use serde_json::Value;
-
-use scaletag::aws::Aws;
-use scaletag::reconcile::{self, App};
-use scaletag::retry::Deadline;
-
-/// Time kept back from Lambda's deadline to report the result.
-const REPORT_MARGIN: Duration = Duration::from_millis(800);
+use clap::Parser;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    init_logging();
-    let (catalog, settings) = match scaletag::config::from_env(|k| std::env::var(k).ok()) {
-        Ok(c) => c,
-        Err(e) => {
-            // Exiting before the first /next is a Lambda init error; the message is in the log.
-            tracing::error!(error = %e, "invalid configuration");
-            eprintln!("scaletag: {e}");
-            std::process::exit(1);
-        }
-    };
-    let config = aws_config::from_env()
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
-    let app = App {
-        aws: Aws {
-            sagemaker: aws_sdk_sagemaker::Client::new(&config),
-            aas: aws_sdk_applicationautoscaling::Client::new(&config),
-        },
-        catalog,
-        settings,
-    };
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler(app, event).await
-    }))
-    .await
-}
-
-async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-    let deadline = deadline(event.context.deadline());
-    match reconcile::handle(app, &event.payload, &deadline).await {
-        Ok(outcome) => {
-            tracing::info!(
-                endpoint = outcome.endpoint.as_str(),
-                outcome = ?outcome.outcome,
-                writes = outcome.write_count(),
-                "done"
-            );
-            serde_json::to_value(&outcome).map_err(|e| Diagnostic {
-                error_type: "scaletag.Internal".into(),
-                error_message: e.to_string(),
-            })
-        }
-        Err(e) => {
-            tracing::error!(error = %e, error_type = e.error_type(), "failed");
-            Err(Diagnostic {
-                error_type: e.error_type().into(),
-                error_message: e.to_string(),
-            })
-        }
-    }
-}
-
-/// Lambda's deadline as an Instant, less the margin needed to report.
-fn deadline(at: SystemTime) -> Deadline {
-    let left = at
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        .saturating_sub(REPORT_MARGIN);
-    Deadline::at(Instant::now() + left)
-}
-
-/// One JSON object per line, as Lambda's JSON log format expects. `LOG_LEVEL` (or Lambda's
-/// `AWS_LAMBDA_LOG_LEVEL`) sets the level; info by default.
-fn init_logging() {
-    let level = std::env::var("LOG_LEVEL")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .ok()
-        .and_then(|l| l.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::INFO);
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(level)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
+async fn main() -> ExitCode {
+    scaletag::cli::run(scaletag::cli::Cli::parse()).await
 }

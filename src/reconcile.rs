@@ -7,15 +7,17 @@
 use std::pin::pin;
 
 use futures_util::future::{Either, join_all, select, try_join_all, try_join3};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::catalog::Catalog;
-use crate::diff::{self, Current};
+use crate::diff::{self, Current, VariantPlan};
 use crate::event::{self, EventError, Trigger};
 use crate::outcome::Outcome;
 use crate::plan::{self, Desired, EndpointFacts, Rejection, Settings};
 use crate::retry::{AwsError, Deadline};
+use crate::sweep;
 
 /// Everything an invocation needs, built once per process.
 pub struct App {
@@ -61,29 +63,92 @@ impl Failure {
     }
 }
 
+/// The most one endpoint event spends, retries included, however long the function may run
+/// (its timeout is sized for the sweep).
+pub const EVENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What an invocation returns: one endpoint's outcome, or a sweep's report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Endpoint(Outcome),
+    Sweep(sweep::Report),
+}
+
 /// Handles one invocation payload.
-pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Outcome, Failure> {
+pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Response, Failure> {
     match event::decode(payload)? {
+        Trigger::Sweep => {
+            let report = sweep::sweep(app, &sweep::Options::default(), dl, &|_, _| ()).await?;
+            Ok(Response::Sweep(report))
+        }
         Trigger::EndpointStateChange(change) => {
-            if change.status != event::IN_SERVICE {
-                return Ok(Outcome::skipped(
-                    &change.endpoint_name,
-                    format!(
-                        "event status is {}; scaletag acts on {}",
-                        change.status,
-                        event::IN_SERVICE
-                    ),
-                ));
-            }
-            reconcile(
-                app,
-                &change.endpoint_name,
-                change.endpoint_arn.as_deref(),
-                dl,
-            )
-            .await
+            handle_change(app, &change, &dl.within(EVENT_BUDGET))
+                .await
+                .map(Response::Endpoint)
         }
     }
+}
+
+async fn handle_change(
+    app: &App,
+    change: &event::EndpointChange,
+    dl: &Deadline,
+) -> Result<Outcome, Failure> {
+    if change.status != event::IN_SERVICE {
+        return Ok(Outcome::skipped(
+            &change.endpoint_name,
+            format!(
+                "event status is {}; scaletag acts on {}",
+                change.status,
+                event::IN_SERVICE
+            ),
+        ));
+    }
+    reconcile(
+        app,
+        &change.endpoint_name,
+        change.endpoint_arn.as_deref(),
+        dl,
+    )
+    .await
+}
+
+/// What decides an endpoint's desired state.
+#[derive(Debug, Clone, Copy)]
+pub enum Intent<'a> {
+    /// The endpoint's own tags (the Lambda, `apply`, `sweep`).
+    FromTags,
+    /// These tags instead of the endpoint's (`plan --tags`): a preview before tagging.
+    Tags(&'a [(String, String)]),
+    /// Remove what scaletag manages, whatever the tags say (`detach`).
+    Detach,
+}
+
+/// Everything decided for one endpoint; [`execute`] carries it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub endpoint: String,
+    pub detaching: bool,
+    pub variants: Vec<VariantPlan>,
+}
+
+impl Plan {
+    pub fn actions(&self) -> impl Iterator<Item = &diff::Action> {
+        self.variants.iter().flat_map(|v| &v.actions)
+    }
+
+    /// The outcome this plan has once carried out (or would have, in a dry run).
+    pub fn outcome(&self) -> Outcome {
+        Outcome::from_plans(&self.endpoint, self.detaching, &self.variants)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prepared {
+    /// Nothing to decide: not opted in, not InService, gone.
+    Skipped(Outcome),
+    Ready(Plan),
 }
 
 /// Makes AAS match the endpoint's tags. Safe to run any number of times.
@@ -93,7 +158,23 @@ pub async fn reconcile(
     arn_hint: Option<&str>,
     dl: &Deadline,
 ) -> Result<Outcome, Failure> {
+    match prepare(app, name, arn_hint, Intent::FromTags, dl).await? {
+        Prepared::Skipped(outcome) => Ok(outcome),
+        Prepared::Ready(plan) => execute(app, &plan, dl).await,
+    }
+}
+
+/// Reads the endpoint and what AAS holds, and decides: every read, no write. A dry run is
+/// this and nothing more.
+pub async fn prepare(
+    app: &App,
+    name: &str,
+    arn_hint: Option<&str>,
+    intent: Intent<'_>,
+    dl: &Deadline,
+) -> Result<Prepared, Failure> {
     let aws = &app.aws;
+    let arn_hint = arn_hint.filter(|_| matches!(intent, Intent::FromTags));
     // Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN). The endpoint's
     // description decides whether the tags matter at all: when it is gone or not InService,
     // the tag read is dropped, whatever became of it.
@@ -109,39 +190,28 @@ pub async fn reconcile(
         Either::Left((described, tags)) => (described?, Pending::Running(tags)),
         Either::Right((tags, describe)) => (describe.await?, Pending::Done(tags)),
     };
+    let skipped = |reason: String| Ok(Prepared::Skipped(Outcome::skipped(name, reason)));
     let Some(described) = described else {
-        return Ok(Outcome::skipped(name, "endpoint no longer exists"));
+        return skipped("endpoint no longer exists".into());
     };
-    if described.status != "InService" {
-        return Ok(Outcome::skipped(
-            name,
-            format!(
-                "endpoint is {}, not InService; a later event will come",
-                described.status
-            ),
+    if described.status != "InService" && !matches!(intent, Intent::Detach) {
+        return skipped(format!(
+            "endpoint is {}, not InService; a later event will come",
+            described.status
         ));
     }
-    let tags = if arn_hint == Some(described.arn.as_str()) {
-        match tags_early {
-            Pending::Running(f) => f.await?,
-            Pending::Done(t) => t?,
-        }
-    } else {
-        // No ARN in the event, or one that is not this endpoint's: read the true ARN's tags.
-        drop(tags_early);
-        aws.list_tags(&described.arn, dl).await?
+    let tags = match intent {
+        Intent::FromTags => read_tags(aws, &described.arn, arn_hint, tags_early, dl).await?,
+        Intent::Tags(tags) => Some(tags.to_vec()),
+        Intent::Detach => Some(Vec::new()),
     };
     let Some(tags) = tags else {
-        return Ok(Outcome::skipped(name, "endpoint no longer exists"));
+        return skipped("endpoint no longer exists".into());
     };
     let lead = format!("{}:", app.settings.tag_prefix);
-    if !tags.iter().any(|(k, _)| k.starts_with(&lead)) {
-        return Ok(Outcome::skipped(
-            name,
-            format!("no `{}template` tag: not opted in", lead),
-        ));
+    if !matches!(intent, Intent::Detach) && !tags.iter().any(|(k, _)| k.starts_with(&lead)) {
+        return skipped(format!("no `{lead}template` tag: not opted in"));
     }
-
     // Stage 2: the endpoint config (instance types) ∥ what AAS holds for every variant.
     let resource_ids: Vec<String> = described
         .variants
@@ -165,9 +235,12 @@ pub async fn reconcile(
         scheduled_actions: Vec::new(),
     };
 
-    let desired = plan::desire(&facts, &tags, &app.catalog, &app.settings)?;
+    let desired = match intent {
+        Intent::Detach => Desired::Detach,
+        _ => plan::desire(&facts, &tags, &app.catalog, &app.settings)?,
+    };
     if let Desired::NotOptedIn { reason } = &desired {
-        return Ok(Outcome::skipped(name, reason.clone()));
+        return skipped(reason.clone());
     }
     let detaching = desired == Desired::Detach;
     if detaching {
@@ -186,10 +259,17 @@ pub async fn reconcile(
         .flatten()
         .collect();
     }
-    let plans = diff::diff(&facts, &desired, &current);
+    Ok(Prepared::Ready(Plan {
+        endpoint: name.to_string(),
+        detaching,
+        variants: diff::diff(&facts, &desired, &current),
+    }))
+}
 
-    // Stage 3: each variant's writes in order; variants in parallel.
-    let results = join_all(plans.iter().map(|p| async move {
+/// Stage 3: each variant's writes in order; variants in parallel.
+pub async fn execute(app: &App, plan: &Plan, dl: &Deadline) -> Result<Outcome, Failure> {
+    let aws = &app.aws;
+    let results = join_all(plan.variants.iter().map(|p| async move {
         let mut done = 0;
         for action in &p.actions {
             if let Err(e) = aws.apply(action, dl).await {
@@ -200,16 +280,40 @@ pub async fn reconcile(
         (done, None)
     }))
     .await;
-    let outcome = Outcome::from_plans(name, detaching, &plans);
+    let outcome = plan.outcome();
     let done = results.iter().map(|r| r.0).sum();
     let errors: Vec<AwsError> = results.into_iter().filter_map(|r| r.1).collect();
     if errors.is_empty() {
         return Ok(outcome);
     }
     Err(Failure::Partial {
-        endpoint: name.to_string(),
+        endpoint: plan.endpoint.clone(),
         total: outcome.write_count(),
         done,
         errors,
     })
+}
+
+/// The endpoint's tags: from the read started in parallel when the event's ARN is the
+/// endpoint's, else read now on the true ARN. `None` when the endpoint is gone.
+async fn read_tags<F>(
+    aws: &Aws,
+    arn: &str,
+    arn_hint: Option<&str>,
+    early: Pending<F>,
+    dl: &Deadline,
+) -> Result<Option<Vec<(String, String)>>, AwsError>
+where
+    F: std::future::Future<Output = Result<Option<Vec<(String, String)>>, AwsError>>,
+{
+    if arn_hint == Some(arn) {
+        match early {
+            Pending::Running(f) => f.await,
+            Pending::Done(t) => t,
+        }
+    } else {
+        // No ARN in the event, or one that is not this endpoint's.
+        drop(early);
+        aws.list_tags(arn, dl).await
+    }
 }

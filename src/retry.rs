@@ -173,6 +173,11 @@ impl Deadline {
         Deadline::at(Instant::now() + budget)
     }
 
+    /// This deadline or `budget` from now, whichever comes first.
+    pub fn within(&self, budget: Duration) -> Deadline {
+        Deadline::at(self.at.min(Instant::now() + budget))
+    }
+
     pub fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())
     }

@@ -121,7 +121,10 @@ fn event() -> Value {
 }
 
 async fn run(app: &App, budget: Duration) -> Result<scaletag::outcome::Outcome, Failure> {
-    reconcile::handle(app, &event(), &Deadline::after(budget)).await
+    match reconcile::handle(app, &event(), &Deadline::after(budget)).await? {
+        reconcile::Response::Endpoint(outcome) => Ok(outcome),
+        other => panic!("not an endpoint outcome: {other:?}"),
+    }
 }
 
 fn registered() -> aas::operation::register_scalable_target::RegisterScalableTargetOutput {

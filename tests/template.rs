@@ -117,7 +117,8 @@ fn permissions_are_least_privilege() {
             let a = action.as_str().unwrap();
             assert!(!a.contains('*'), "wildcard action {a}");
             assert_ne!(a, "iam:PassRole", "PassRole is never needed");
-            if a.starts_with("sagemaker:") {
+            // ListEndpoints (the sweep) supports no resource-level permissions; nothing else may use `*`.
+            if a.starts_with("sagemaker:") && a != "sagemaker:ListEndpoints" {
                 for r in list(&s["Resource"]) {
                     let r = text(&r);
                     assert!(

@@ -366,7 +366,7 @@ pub struct Function {
 
 impl Function {
     pub fn start(runtime_port: u16, aws_port: u16, env: &[(&str, &str)]) -> Function {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scaletag"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scaletag-lambda"));
         cmd.env_clear()
             .env(
                 "AWS_LAMBDA_RUNTIME_API",

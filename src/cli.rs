@@ -1,0 +1,392 @@
+//! The `scaletag` command line: the same decisions as the Lambda function, driven by a person
+//! or a CI job. Exit codes: 0 success, 1 failure (AWS error, rejected tags, problems found),
+//! 2 usage error, or with `plan --detailed-exitcode`, 2 when there are changes.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::aws::Aws;
+use crate::catalog::Catalog;
+use crate::check::{self, Severity};
+use crate::config;
+use crate::plan::Settings;
+use crate::reconcile::{self, App, Intent, Prepared};
+use crate::render::{self, Style};
+use crate::retry::Deadline;
+use crate::sweep;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scaletag",
+    version,
+    about = "Tag a SageMaker endpoint, get autoscaling: see and steer what scaletag does",
+    long_about = "Tag a SageMaker endpoint, get autoscaling.\n\n\
+        The scaletag Lambda function makes Application Auto Scaling match an endpoint's tags each \
+        time it becomes InService. This command makes the same decisions on demand: preview them \
+        (plan), carry them out (apply, detach, sweep), or validate tags and templates offline \
+        (check).\n\n\
+        AWS credentials and region come from the standard AWS environment and profiles, as for \
+        the AWS CLI. TAG_PREFIX, POLICY_TEMPLATES and MAX_CAPACITY_LIMIT are read as the function \
+        reads them; the flags below override them.",
+    after_help = "Examples:\n  \
+        scaletag plan churn-model\n  \
+        scaletag plan churn-model --tags autoscaling:template=responsive autoscaling:max-capacity=12\n  \
+        scaletag detach churn-model    # before an UpdateEndpoint that changes an instance type\n  \
+        scaletag sweep --dry-run\n  \
+        scaletag check --catalog templates.json template.yaml"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Output: a readable text for people, or JSON for scripts.
+    #[arg(long, short, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+
+    /// When to use colour in text output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// AWS region [default: from AWS_REGION or the profile].
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// AWS named profile [default: from AWS_PROFILE, else "default"].
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+
+    /// Template catalog (a JSON file, as the PolicyTemplates parameter) [default: POLICY_TEMPLATES].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+
+    /// Prefix of the tags scaletag reads [default: TAG_PREFIX, else "autoscaling"].
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub tag_prefix: Option<String>,
+
+    /// Highest MaxCapacity a tag or template may set [default: MAX_CAPACITY_LIMIT, else none].
+    #[arg(long, global = true, value_name = "N")]
+    pub max_capacity_limit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour only on a terminal, and never when NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dry run: print the Application Auto Scaling requests that would make an endpoint match
+    /// its tags, in the API's own JSON. Writes nothing.
+    Plan {
+        /// The SageMaker endpoint name.
+        endpoint: String,
+        /// Plan for these tags instead of the endpoint's own: preview a change before tagging.
+        #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_tag)]
+        tags: Vec<(String, String)>,
+        /// Exit 0 when there is nothing to change, 2 when there is (1 on errors), as Terraform does.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Reconcile one endpoint now, as the function does when it becomes InService.
+    Apply {
+        /// The SageMaker endpoint name.
+        endpoint: String,
+    },
+    /// Remove scaletag's policies from an endpoint, and deregister the targets nothing else
+    /// uses: the step AWS requires before an UpdateEndpoint that changes a variant's instance type.
+    Detach {
+        /// The SageMaker endpoint name.
+        endpoint: String,
+    },
+    /// Reconcile every InService endpoint of the account and region: backfill and drift repair.
+    Sweep {
+        /// Plan every endpoint, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Endpoints reconciled at once (throttling is retried, never fatal).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+        concurrency: u16,
+    },
+    /// Validate offline, with no AWS access: the catalog, a tag set, and the tags of every
+    /// AWS::SageMaker::Endpoint in CloudFormation/SAM templates. Exit 1 on any problem.
+    Check {
+        /// A tag set to check, as an endpoint would carry it.
+        #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_tag)]
+        tags: Vec<(String, String)>,
+        /// CloudFormation or SAM templates (YAML or JSON).
+        templates: Vec<PathBuf>,
+    },
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+/// Time one endpoint's command may take, retries included.
+const ENDPOINT_BUDGET: Duration = Duration::from_secs(60);
+
+/// Runs the command line; the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let style = Style {
+        color: match cli.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
+    };
+    match execute(&cli, style).await {
+        Ok(code) => code,
+        Err(message) => {
+            let _ = std::io::stdout().flush();
+            eprintln!(
+                "{} {message}",
+                if style.color {
+                    "\x1b[31merror:\x1b[0m"
+                } else {
+                    "error:"
+                }
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
+    let file = match &cli.catalog {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read catalog {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let source = cli
+        .catalog
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "POLICY_TEMPLATES".into());
+    config::load(
+        |k| match k {
+            "TAG_PREFIX" => cli.tag_prefix.clone().or_else(|| std::env::var(k).ok()),
+            "MAX_CAPACITY_LIMIT" => cli
+                .max_capacity_limit
+                .clone()
+                .or_else(|| std::env::var(k).ok()),
+            "POLICY_TEMPLATES" => file.clone().or_else(|| std::env::var(k).ok()),
+            _ => None,
+        },
+        &source,
+    )
+    .map_err(|e| e.to_string())
+}
+
+async fn app(cli: &Cli) -> Result<App, String> {
+    let (catalog, settings) = settings(cli)?;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &cli.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err("no AWS region: set AWS_REGION, a profile region, or --region".into());
+    }
+    Ok(App {
+        aws: Aws {
+            sagemaker: aws_sdk_sagemaker::Client::new(&config),
+            aas: aws_sdk_applicationautoscaling::Client::new(&config),
+        },
+        catalog,
+        settings,
+    })
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+async fn execute(cli: &Cli, style: Style) -> Result<ExitCode, String> {
+    let json = cli.output == Output::Json;
+    match &cli.command {
+        Command::Plan {
+            endpoint,
+            tags,
+            detailed_exitcode,
+        } => {
+            let app = app(cli).await?;
+            let intent = if tags.is_empty() {
+                Intent::FromTags
+            } else {
+                Intent::Tags(tags)
+            };
+            let dl = Deadline::after(ENDPOINT_BUDGET);
+            let prepared = reconcile::prepare(&app, endpoint, None, intent, &dl)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                print_json(&render::plan_json(&prepared));
+            } else {
+                print!("{}", render::plan_text(&prepared, style));
+            }
+            let changes = matches!(&prepared, Prepared::Ready(p) if p.actions().next().is_some());
+            Ok(ExitCode::from(if *detailed_exitcode && changes {
+                2
+            } else {
+                0
+            }))
+        }
+        Command::Apply { endpoint } | Command::Detach { endpoint } => {
+            let detach = matches!(cli.command, Command::Detach { .. });
+            let app = app(cli).await?;
+            let dl = Deadline::after(ENDPOINT_BUDGET);
+            let intent = if detach {
+                Intent::Detach
+            } else {
+                Intent::FromTags
+            };
+            let outcome = match reconcile::prepare(&app, endpoint, None, intent, &dl)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Prepared::Skipped(o) => o,
+                Prepared::Ready(plan) => reconcile::execute(&app, &plan, &dl)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
+            if json {
+                print_json(&outcome);
+            } else {
+                print!("{}", render::outcome_text(&outcome, style));
+                if detach {
+                    println!(
+                        "\nNext: deploy your UpdateEndpoint. When the endpoint is InService again, scaletag \
+                         re-attaches from its tags; to keep it detached, tag it {}:template=off first.",
+                        app.settings.tag_prefix
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sweep {
+            dry_run,
+            concurrency,
+        } => {
+            let app = app(cli).await?;
+            let options = sweep::Options {
+                concurrency: usize::from(*concurrency),
+                dry_run: *dry_run,
+                per_endpoint: ENDPOINT_BUDGET,
+            };
+            let terminal = std::io::stderr().is_terminal() && !json;
+            let progress = move |done: usize, total: usize| {
+                if terminal {
+                    eprint!("\r\x1b[2Ksweeping: {done}/{total} endpoints");
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
+            let report = sweep::sweep(
+                &app,
+                &options,
+                &Deadline::after(Duration::from_secs(24 * 3600)),
+                &progress,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if json {
+                print_json(&report);
+            } else {
+                print!("{}", render::sweep_text(&report, style));
+            }
+            let failed = report
+                .results
+                .iter()
+                .any(|e| e.result == sweep::Verdict::Failed);
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Check { tags, templates } => {
+            // The catalog is validated here too: an invalid one is the first finding.
+            let (catalog, settings) = match settings(cli) {
+                Ok(c) => c,
+                Err(message) => {
+                    let f = vec![check::Finding {
+                        location: cli
+                            .catalog
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| "POLICY_TEMPLATES".into()),
+                        severity: Severity::Error,
+                        message,
+                    }];
+                    return Ok(report_findings(&f, json, style));
+                }
+            };
+            let mut findings = Vec::new();
+            if !tags.is_empty() {
+                findings.extend(check::check_tags(
+                    "--tags",
+                    tags,
+                    None,
+                    &catalog,
+                    &settings,
+                    &|k| format!("--tags {k}"),
+                ));
+            }
+            for path in templates {
+                let shown = path.display().to_string();
+                match std::fs::read_to_string(path) {
+                    Ok(text) => {
+                        findings.extend(check::check_template(&shown, &text, &catalog, &settings))
+                    }
+                    Err(e) => findings.push(check::Finding {
+                        location: shown,
+                        severity: Severity::Error,
+                        message: format!("cannot read: {e}"),
+                    }),
+                }
+            }
+            Ok(report_findings(&findings, json, style))
+        }
+    }
+}
+
+fn report_findings(findings: &[check::Finding], json: bool, style: Style) -> ExitCode {
+    if json {
+        print_json(&serde_json::json!({
+            "problems": findings.iter().filter(|f| f.severity == Severity::Error).count(),
+            "findings": findings,
+        }));
+    } else {
+        print!("{}", render::check_text(findings, style));
+    }
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,303 @@
+//! What the command line prints: text for people (colour only on a terminal), JSON for
+//! scripts. Pure functions from results to strings.
+
+use serde_json::{Value, json};
+
+use crate::check::{Finding, Severity};
+use crate::outcome::{Kind, Outcome};
+use crate::reconcile::{Plan, Prepared};
+use crate::sweep::{Report, Verdict};
+
+/// Colour, on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// `plan`: every request that would be sent, in the API's JSON, or "no changes".
+pub fn plan_text(prepared: &Prepared, s: Style) -> String {
+    let plan = match prepared {
+        Prepared::Skipped(o) => {
+            return format!(
+                "{}: skipped: {}\nno changes\n",
+                s.bold(&o.endpoint),
+                o.reason.as_deref().unwrap_or("")
+            );
+        }
+        Prepared::Ready(plan) => plan,
+    };
+    let count = plan.actions().count();
+    let mut out = String::new();
+    if count == 0 {
+        out.push_str(&format!("{}: no changes\n", s.bold(&plan.endpoint)));
+    } else {
+        out.push_str(&format!(
+            "{}: {} to make Application Auto Scaling match\n",
+            s.bold(&plan.endpoint),
+            plural(count, "request", "requests")
+        ));
+    }
+    for v in &plan.variants {
+        if let Some(reason) = &v.skipped {
+            out.push_str(&format!(
+                "\n  variant {}: {}\n",
+                v.variant,
+                s.dim(&format!("left alone: {reason}"))
+            ));
+            continue;
+        }
+        for a in &v.actions {
+            let sign = if a.is_removal() {
+                s.red("-")
+            } else {
+                s.green("+")
+            };
+            let name = if a.is_removal() {
+                s.red(a.cli_name())
+            } else {
+                s.green(a.cli_name())
+            };
+            out.push_str(&format!(
+                "\n{sign} aws application-autoscaling {name} --cli-input-json '{}'\n",
+                serde_json::to_string(&a.request()).unwrap_or_default()
+            ));
+            out.push_str(&indent(&pretty(&a.request()), "    "));
+        }
+    }
+    out.push_str(&warnings_text(
+        plan.variants.iter().flat_map(|v| &v.warnings),
+        s,
+    ));
+    out
+}
+
+pub fn plan_json(prepared: &Prepared) -> Value {
+    match prepared {
+        Prepared::Skipped(o) => json!({
+            "endpoint": o.endpoint, "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
+        }),
+        Prepared::Ready(plan) => plan_requests(plan),
+    }
+}
+
+fn plan_requests(plan: &Plan) -> Value {
+    let requests: Vec<Value> = plan
+        .actions()
+        .map(|a| json!({"operation": a.name(), "cli": a.cli_name(), "request": a.request()}))
+        .collect();
+    json!({
+        "endpoint": plan.endpoint,
+        "changes": requests.len(),
+        "requests": requests,
+        "skipped_variants": plan.variants.iter().filter_map(|v| v.skipped.as_ref().map(|r| json!({"variant": v.variant, "reason": r}))).collect::<Vec<_>>(),
+        "warnings": plan.variants.iter().flat_map(|v| v.warnings.clone()).collect::<Vec<_>>(),
+    })
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
+}
+
+fn warnings_text<'a>(warnings: impl Iterator<Item = &'a String>, s: Style) -> String {
+    warnings
+        .map(|w| format!("\n{} {w}\n", s.yellow("warning:")))
+        .collect()
+}
+
+/// `apply` and `detach`: what happened.
+pub fn outcome_text(o: &Outcome, s: Style) -> String {
+    let kind = match o.outcome {
+        Kind::Applied => s.green("applied"),
+        Kind::Unchanged => "unchanged".to_string(),
+        Kind::Skipped => s.dim("skipped"),
+        Kind::Detached => s.yellow("detached"),
+    };
+    let mut out = format!(
+        "{}: {kind} ({})",
+        s.bold(&o.endpoint),
+        plural(o.write_count(), "write", "writes")
+    );
+    if let Some(r) = &o.reason {
+        out.push_str(&format!(": {r}"));
+    }
+    out.push('\n');
+    for v in &o.variants {
+        let what = match (&v.skipped, &v.template) {
+            (Some(reason), _) => s.dim(&format!("left alone: {reason}")),
+            (None, Some(t)) => format!("template {t}"),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!("  {} {what}\n", v.variant));
+        for a in &v.actions {
+            let sign = if a.is_removal() {
+                s.red("-")
+            } else {
+                s.green("+")
+            };
+            out.push_str(&format!(
+                "    {sign} {} {}\n",
+                a.name(),
+                summary(&a.request())
+            ));
+        }
+    }
+    out.push_str(&warnings_text(o.warnings.iter(), s));
+    out
+}
+
+/// A one-line summary of a request, for tables.
+fn summary(request: &Value) -> String {
+    let mut parts = vec![
+        request["ResourceId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    ];
+    if let (Some(min), Some(max)) = (
+        request["MinCapacity"].as_i64(),
+        request["MaxCapacity"].as_i64(),
+    ) {
+        parts.push(format!("min {min} max {max}"));
+    }
+    if let Some(name) = request["PolicyName"].as_str() {
+        parts.push(name.to_string());
+    }
+    if let Some(t) = request["TargetTrackingScalingPolicyConfiguration"]["TargetValue"].as_f64() {
+        parts.push(format!("target {t}"));
+    }
+    parts.join(" ")
+}
+
+/// `sweep`: one row per endpoint, then the counts.
+pub fn sweep_text(r: &Report, s: Style) -> String {
+    let header = ["ENDPOINT", "RESULT", "WRITES", "REASON"];
+    let rows: Vec<[String; 4]> = r
+        .results
+        .iter()
+        .map(|e| {
+            let reason = e
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            [
+                e.endpoint.clone(),
+                e.result.as_str().to_string(),
+                e.writes.to_string(),
+                reason,
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..3)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 4], color: &dyn Fn(&str) -> String| {
+        format!(
+            "{:w0$}  {}{}  {:>w2$}  {}\n",
+            cells[0],
+            color(cells[1]),
+            " ".repeat(widths[1].saturating_sub(cells[1].chars().count())),
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w2 = widths[2]
+        )
+    };
+    let mut out = s.bold(&line(header, &|c| c.to_string()));
+    for (row, e) in rows.iter().zip(&r.results) {
+        let color = |c: &str| match e.result {
+            Verdict::Applied | Verdict::WouldApply => s.green(c),
+            Verdict::Detached | Verdict::WouldDetach => s.yellow(c),
+            Verdict::Rejected | Verdict::Failed => s.red(c),
+            Verdict::Unchanged | Verdict::Skipped => c.to_string(),
+        };
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]], &color));
+    }
+    out.push('\n');
+    let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!(
+        "{}{}: {}\n",
+        if r.dry_run { "dry run, " } else { "" },
+        plural(r.endpoints, "InService endpoint", "InService endpoints"),
+        if counts.is_empty() {
+            "nothing to do".into()
+        } else {
+            counts.join(" · ")
+        }
+    ));
+    if !r.not_reached.is_empty() {
+        out.push_str(&format!(
+            "{} not reached before the deadline: {}\n",
+            plural(r.not_reached.len(), "endpoint", "endpoints"),
+            r.not_reached.join(", ")
+        ));
+    }
+    out
+}
+
+/// `check`: every finding with its location, then a count.
+pub fn check_text(findings: &[Finding], s: Style) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let label = match f.severity {
+            Severity::Error => s.red("error"),
+            Severity::Note => s.dim("note"),
+        };
+        out.push_str(&format!("{label}: {}\n  {}\n", f.location, f.message));
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    out.push_str(&if errors == 0 {
+        s.green("ok: no problems found\n")
+    } else {
+        s.red(&format!(
+            "{} found\n",
+            plural(errors, "problem", "problems")
+        ))
+    });
+    out
+}
