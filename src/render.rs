@@ -160,7 +160,8 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
             (None, Some(t)) => format!("template {t}"),
             (None, None) => String::new(),
         };
-        out.push_str(&format!("  {} {what}\n", v.variant));
+        out.push_str(format!("  {} {what}", v.variant).trim_end());
+        out.push('\n');
         for a in &v.actions {
             let sign = if a.is_removal() {
                 s.red("-")

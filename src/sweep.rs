@@ -177,7 +177,10 @@ async fn one(app: &App, name: &str, arn: &str, dry_run: bool, dl: &Deadline) -> 
             o.reason.clone(),
             o.warnings.clone(),
         ),
-        Err(Failure::Rejected(r)) => entry(Verdict::Rejected, 0, Some(r.to_string()), Vec::new()),
+        Err(Failure::Rejected(r)) => {
+            let problems: Vec<String> = r.problems.iter().map(ToString::to_string).collect();
+            entry(Verdict::Rejected, 0, Some(problems.join("; ")), Vec::new())
+        }
         Err(e) => entry(Verdict::Failed, 0, Some(e.to_string()), Vec::new()),
     };
     tracing::info!(

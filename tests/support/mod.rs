@@ -87,6 +87,16 @@ pub struct Call {
 pub struct Proxy {
     pub port: u16,
     calls: Arc<Mutex<Vec<Call>>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// Errors the proxy answers instead of moto, as AWS would send them.
+#[derive(Default)]
+struct Faults {
+    /// Every n-th Application Auto Scaling call gets a ThrottlingException.
+    throttle_every: Option<usize>,
+    seen: usize,
+    injected: usize,
 }
 
 impl Proxy {
@@ -100,14 +110,27 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let log = calls.clone();
+        let faults = Arc::new(Mutex::new(Faults::default()));
+        let (log, f) = (calls.clone(), faults.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let log = log.clone();
-                std::thread::spawn(move || proxy_connection(stream, upstream, latency, log));
+                let (log, f) = (log.clone(), f.clone());
+                std::thread::spawn(move || proxy_connection(stream, upstream, latency, log, f));
             }
         });
-        Proxy { port, calls }
+        Proxy {
+            port,
+            calls,
+            faults,
+        }
+    }
+
+    /// Answers every n-th Application Auto Scaling call with AWS's ThrottlingException
+    /// (`None`: stop). Returns how many were injected so far.
+    pub fn throttle_every(&self, n: Option<usize>) -> usize {
+        let mut f = self.faults.lock().expect("faults");
+        f.throttle_every = n;
+        f.injected
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -176,6 +199,7 @@ fn proxy_connection(
     upstream: u16,
     latency: Duration,
     log: Arc<Mutex<Vec<Call>>>,
+    faults: Arc<Mutex<Faults>>,
 ) {
     let _ = stream.set_nodelay(true);
     let mut writer = stream.try_clone().expect("clone");
@@ -188,8 +212,34 @@ fn proxy_connection(
             .unwrap_or("?")
             .to_string();
         std::thread::sleep(latency);
-        let Ok((status, headers, body)) = http::forward(&format!("127.0.0.1:{upstream}"), &req)
-        else {
+        let throttle = {
+            let mut f = faults.lock().expect("faults");
+            let aas = req
+                .header("x-amz-target")
+                .is_some_and(|t| t.starts_with("AnyScaleFrontendService."));
+            match f.throttle_every {
+                Some(n) if aas => {
+                    f.seen += 1;
+                    let hit = f.seen % n == 0;
+                    f.injected += usize::from(hit);
+                    hit
+                }
+                _ => false,
+            }
+        };
+        let forwarded = if throttle {
+            Ok((
+                400,
+                vec![(
+                    "Content-Type".to_string(),
+                    "application/x-amz-json-1.1".to_string(),
+                )],
+                br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_vec(),
+            ))
+        } else {
+            http::forward(&format!("127.0.0.1:{upstream}"), &req)
+        };
+        let Ok((status, headers, body)) = forwarded else {
             return;
         };
         let ended = Instant::now();
@@ -428,6 +478,34 @@ impl Drop for Function {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs the `scaletag` command line against `aws_port`; (exit code, stdout, stderr).
+pub fn cli(aws_port: u16, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scaletag"))
+        .args(args)
+        .env_clear()
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws_port}"))
+        .current_dir(repo())
+        .output()
+        .expect("run scaletag");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// As [`cli`], with `--output json`, parsed.
+pub fn cli_json(aws_port: u16, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = cli(aws_port, &all);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    (code, v)
 }
 
 /// Reads an event from `events/`, renamed for a test's own endpoint.
