@@ -4,9 +4,11 @@
 //! Application Auto Scaling holds → actions → outcome. Deciding (`event`, `tags`, `catalog`,
 //! `policy`, `plan`, `diff`) is pure; doing (`aws`, `retry`, `reconcile`) is a thin shell.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod catalog;
 pub mod check;
+#[cfg(feature = "aws")]
 pub mod cli;
 pub mod config;
 pub mod diff;
@@ -14,8 +16,12 @@ pub mod event;
 pub mod outcome;
 pub mod plan;
 pub mod policy;
+#[cfg(feature = "aws")]
 pub mod reconcile;
+#[cfg(feature = "aws")]
 pub mod render;
+#[cfg(feature = "aws")]
 pub mod retry;
+#[cfg(feature = "aws")]
 pub mod sweep;
 pub mod tags;

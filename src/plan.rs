@@ -128,10 +128,10 @@ pub fn desire(
     // Every template a tag names must exist, whether or not a variant ends up using it.
     let named = std::iter::once(&parsed.endpoint).chain(parsed.variants.values());
     for choice in named.filter_map(|o| o.template.as_ref()) {
-        if let Choice::Template(t) = &choice.value {
-            if catalog.get(t).is_none() {
-                problems.push(unknown_template(choice, t, catalog));
-            }
+        if let Choice::Template(t) = &choice.value
+            && catalog.get(t).is_none()
+        {
+            problems.push(unknown_template(choice, t, catalog));
         }
     }
     let desired = match &parsed.endpoint.template {

@@ -136,8 +136,10 @@ pub fn classify(op: Op, failure: &Failure) -> Class {
         }
         // moto answers ValidationException where AWS answers ObjectNotFoundException (aws-facts §7).
         "ValidationException"
-            if message.starts_with("No scaling policy found")
-                && matches!(op, Op::DeleteScalingPolicy) =>
+            if (message.starts_with("No scaling policy found")
+                && op == Op::DeleteScalingPolicy)
+                || (message.starts_with("No scalable target found")
+                    && op == Op::DeregisterScalableTarget) =>
         {
             Class::NotFound
         }

@@ -525,3 +525,66 @@ fn an_invalid_catalog_fails_at_start_up_naming_template_and_field() {
     assert!(logs.contains("unknown field `Metric`"), "{logs}");
     assert!(h.proxy.calls().is_empty());
 }
+
+#[test]
+fn hostile_payloads_fail_cleanly_write_nothing_and_the_function_keeps_serving() {
+    let h = Harness::start(&[]);
+    let name = "e2e-hostile";
+    let arn = h.fx.create_endpoint(
+        name,
+        &[Variant::Instances("AllTraffic", "ml.m5.large")],
+        &[(TEMPLATE, "default")],
+    );
+    let corpus: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(support::repo().join("tests/corpus/events.json")).unwrap(),
+    )
+    .unwrap();
+    let mut payloads: Vec<(String, Vec<u8>, String)> = corpus
+        .iter()
+        .map(|c| {
+            let expect = match c["expect"].as_str().unwrap() {
+                "invalid JSON" => "".to_string(), // the runtime's own message
+                other => other.to_string(),
+            };
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["payload"].as_str().unwrap().as_bytes().to_vec(),
+                expect,
+            )
+        })
+        .collect();
+    let pad = "y".repeat(2_000_000);
+    let huge = json!({"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change",
+        "detail": {"EndpointName": name, "EndpointStatus": "IN_SERVICE", "Pad": pad}});
+    let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    payloads.push(("deep nesting".into(), deep.into_bytes(), String::new()));
+    payloads.push(("binary".into(), vec![0xff, 0xfe, 0x00, 0x01], String::new()));
+    for (case, payload, expect) in &payloads {
+        let message = match h.runtime.invoke_raw(payload) {
+            Ok(v) => panic!("{case}: accepted: {v}"),
+            Err(e) => e["errorMessage"].as_str().unwrap_or_default().to_string(),
+        };
+        assert!(
+            message.contains(expect.as_str()),
+            "{case}: `{expect}` not in `{message}`"
+        );
+        assert!(
+            message.len() < 2_000,
+            "{case}: a {}-byte error message",
+            message.len()
+        );
+    }
+    assert!(
+        h.proxy.calls().is_empty(),
+        "hostile input reached AWS: {:?}",
+        h.proxy.ops()
+    );
+
+    // A 2 MB event that is otherwise valid is handled like any other; the process survived it all.
+    let out = h.invoke(&huge).expect("served");
+    assert_eq!(out["outcome"], "applied");
+    let again = h
+        .invoke(&support::event("in-service.rfc3339.json", name, &arn))
+        .expect("served");
+    assert_eq!(again["outcome"], "unchanged");
+}

@@ -5,7 +5,7 @@
 pub mod fixture;
 pub mod http;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -96,7 +96,89 @@ struct Faults {
     /// Every n-th Application Auto Scaling call gets a ThrottlingException.
     throttle_every: Option<usize>,
     seen: usize,
-    injected: usize,
+    /// A seeded random schedule of faults, for the fault-injection test.
+    plan: Option<(FaultPlan, fastrand::Rng)>,
+    /// Calls to these operations are held this long, then dropped unsent: AWS too slow to answer.
+    hang: Vec<(String, Duration)>,
+    injected: BTreeMap<&'static str, usize>,
+    requests: usize,
+}
+
+/// How often, and how, the proxy misbehaves.
+#[derive(Debug, Clone)]
+pub struct FaultPlan {
+    pub seed: u64,
+    /// The share of calls that get a fault.
+    pub rate: f64,
+    /// The longest added latency of a slow call.
+    pub max_latency: Duration,
+}
+
+/// One injected misbehaviour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    Throttling,
+    ConcurrentUpdate,
+    Internal,
+    Unavailable,
+    /// The connection closes before the request reaches AWS.
+    DropBefore,
+    /// AWS carries the request out, but the answer is lost.
+    DropAfter,
+    Slow(Duration),
+    /// Held, then dropped unsent: AWS too slow to answer before the caller gives up.
+    Hang(Duration),
+}
+
+impl Fault {
+    fn name(self) -> &'static str {
+        match self {
+            Fault::Throttling => "ThrottlingException",
+            Fault::ConcurrentUpdate => "ConcurrentUpdateException",
+            Fault::Internal => "InternalServiceException (500)",
+            Fault::Unavailable => "503 Service Unavailable",
+            Fault::DropBefore => "connection dropped before AWS",
+            Fault::DropAfter => "connection dropped after AWS acted",
+            Fault::Slow(_) => "added latency",
+            Fault::Hang(_) => "hung until the caller gave up",
+        }
+    }
+}
+
+impl Faults {
+    fn pick(&mut self, op: &str, aas: bool) -> Option<Fault> {
+        self.requests += 1;
+        if let Some((_, d)) = self.hang.iter().find(|(o, _)| o == op) {
+            let d = *d;
+            *self.injected.entry(Fault::Hang(d).name()).or_default() += 1;
+            return Some(Fault::Hang(d));
+        }
+        if let Some(n) = self.throttle_every.filter(|_| aas) {
+            self.seen += 1;
+            if self.seen.is_multiple_of(n) {
+                *self.injected.entry(Fault::Throttling.name()).or_default() += 1;
+                return Some(Fault::Throttling);
+            }
+        }
+        let (plan, rng) = self.plan.as_mut()?;
+        if rng.f64() >= plan.rate {
+            return None;
+        }
+        let write = WRITES.contains(&op);
+        let fault = match rng.u32(0..100) {
+            0..30 => Fault::Throttling,
+            30..45 if aas && write => Fault::ConcurrentUpdate,
+            30..60 => Fault::Internal,
+            60..70 => Fault::Unavailable,
+            70..80 => Fault::DropBefore,
+            80..90 => Fault::DropAfter,
+            _ => Fault::Slow(Duration::from_millis(
+                rng.u64(200..=plan.max_latency.as_millis().max(201) as u64),
+            )),
+        };
+        *self.injected.entry(fault.name()).or_default() += 1;
+        Some(fault)
+    }
 }
 
 impl Proxy {
@@ -131,6 +213,37 @@ impl Proxy {
         let mut f = self.faults.lock().expect("faults");
         f.throttle_every = n;
         f.injected
+            .get(Fault::Throttling.name())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Starts (or with `None`, stops) a seeded schedule of faults on every call.
+    pub fn faults(&self, plan: Option<FaultPlan>) {
+        let mut f = self.faults.lock().expect("faults");
+        f.plan = plan.map(|p| {
+            let rng = fastrand::Rng::with_seed(p.seed);
+            (p, rng)
+        });
+    }
+
+    /// Holds every call to `op` for `delay`, then drops it unsent (empty: stop).
+    pub fn hang(&self, op: &str, delay: Option<Duration>) {
+        let mut f = self.faults.lock().expect("faults");
+        f.hang.retain(|(o, _)| o != op);
+        if let Some(d) = delay {
+            f.hang.push((op.to_string(), d));
+        }
+    }
+
+    /// Every request the proxy received, answered or not.
+    pub fn requests(&self) -> usize {
+        self.faults.lock().expect("faults").requests
+    }
+
+    /// The faults injected so far, by kind.
+    pub fn injected(&self) -> BTreeMap<&'static str, usize> {
+        self.faults.lock().expect("faults").injected.clone()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -212,32 +325,48 @@ fn proxy_connection(
             .unwrap_or("?")
             .to_string();
         std::thread::sleep(latency);
-        let throttle = {
-            let mut f = faults.lock().expect("faults");
-            let aas = req
-                .header("x-amz-target")
-                .is_some_and(|t| t.starts_with("AnyScaleFrontendService."));
-            match f.throttle_every {
-                Some(n) if aas => {
-                    f.seen += 1;
-                    let hit = f.seen % n == 0;
-                    f.injected += usize::from(hit);
-                    hit
-                }
-                _ => false,
-            }
-        };
-        let forwarded = if throttle {
+        let aas = req
+            .header("x-amz-target")
+            .is_some_and(|t| t.starts_with("AnyScaleFrontendService."));
+        // Decide under the lock (the schedule is seeded), act outside it.
+        let fault = faults.lock().expect("faults").pick(&op, aas);
+        let error = |status: u16, code: &str, message: &str| {
             Ok((
-                400,
+                status,
                 vec![(
                     "Content-Type".to_string(),
                     "application/x-amz-json-1.1".to_string(),
                 )],
-                br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_vec(),
+                format!(r#"{{"__type":"{code}","message":"{message}"}}"#).into_bytes(),
             ))
-        } else {
-            http::forward(&format!("127.0.0.1:{upstream}"), &req)
+        };
+        let upstream_addr = format!("127.0.0.1:{upstream}");
+        let forwarded = match fault {
+            None => http::forward(&upstream_addr, &req),
+            Some(Fault::Throttling) => error(400, "ThrottlingException", "Rate exceeded"),
+            Some(Fault::ConcurrentUpdate) => error(
+                400,
+                "ConcurrentUpdateException",
+                "There is already a pending update to this scalable target",
+            ),
+            Some(Fault::Internal) if aas => {
+                error(500, "InternalServiceException", "Internal error")
+            }
+            Some(Fault::Internal) => error(500, "InternalFailure", "An internal error occurred"),
+            Some(Fault::Unavailable) => Ok((503, Vec::new(), b"Service Unavailable".to_vec())),
+            Some(Fault::DropBefore) => return,
+            Some(Fault::DropAfter) => {
+                let _ = http::forward(&upstream_addr, &req);
+                return;
+            }
+            Some(Fault::Slow(d)) => {
+                std::thread::sleep(d);
+                http::forward(&upstream_addr, &req)
+            }
+            Some(Fault::Hang(d)) => {
+                std::thread::sleep(d);
+                return;
+            }
         };
         let Ok((status, headers, body)) = forwarded else {
             return;
@@ -260,10 +389,13 @@ type Outcome = Result<Value, Value>;
 
 #[derive(Default)]
 struct RuntimeState {
-    queue: VecDeque<(String, Value)>,
+    queue: VecDeque<(String, Vec<u8>)>,
     results: HashMap<String, Outcome>,
     init_error: Option<Value>,
     deadline_ms: u64,
+    /// When each invocation was handed out, and how long each took to answer.
+    served: HashMap<String, Instant>,
+    durations: Vec<Duration>,
 }
 
 /// A Lambda Runtime API stand-in: hands events to the function, collects what it answers.
@@ -300,6 +432,11 @@ impl RuntimeApi {
 
     /// Delivers one event and waits for the function's answer: Ok(response) or Err(error body).
     pub fn invoke(&self, payload: &Value) -> Outcome {
+        self.invoke_raw(&serde_json::to_vec(payload).expect("json"))
+    }
+
+    /// Delivers any bytes as the payload, JSON or not.
+    pub fn invoke_raw(&self, payload: &[u8]) -> Outcome {
         let id = {
             let mut n = self.next_id.lock().expect("id");
             *n += 1;
@@ -309,7 +446,7 @@ impl RuntimeApi {
         lock.lock()
             .expect("state")
             .queue
-            .push_back((id.clone(), payload.clone()));
+            .push_back((id.clone(), payload.to_vec()));
         cv.notify_all();
         let limit = Instant::now() + Duration::from_secs(120);
         let mut state = lock.lock().expect("state");
@@ -329,6 +466,16 @@ impl RuntimeApi {
                 .expect("wait")
                 .0;
         }
+    }
+
+    /// How long each answered invocation took, from /next to its answer.
+    pub fn durations(&self) -> Vec<Duration> {
+        self.state.0.lock().expect("state").durations.clone()
+    }
+
+    /// The deadline each invocation is given.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.state.0.lock().expect("state").deadline_ms)
     }
 
     /// Waits for the function to report an init error (it must, with a bad configuration).
@@ -366,6 +513,7 @@ fn runtime_connection(stream: TcpStream, shared: Arc<(Mutex<RuntimeState>, Condv
                 .expect("clock")
                 .as_millis() as u64
                 + state.deadline_ms;
+            state.served.insert(id.clone(), Instant::now());
             drop(state);
             let headers = vec![
                 ("Content-Type".into(), "application/json".into()),
@@ -380,8 +528,7 @@ fn runtime_connection(stream: TcpStream, shared: Arc<(Mutex<RuntimeState>, Condv
                     "Root=1-00000000-000000000000000000000000".into(),
                 ),
             ];
-            let body = serde_json::to_vec(&payload).expect("json");
-            if http::write_response(&mut writer, 200, &headers, &body).is_err() {
+            if http::write_response(&mut writer, 200, &headers, &payload).is_err() {
                 return;
             }
             continue;
@@ -390,6 +537,11 @@ fn runtime_connection(stream: TcpStream, shared: Arc<(Mutex<RuntimeState>, Condv
         {
             let mut state = lock.lock().expect("state");
             let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            if let ["invocation", id, _] = parts.as_slice()
+                && let Some(t) = state.served.remove(*id)
+            {
+                state.durations.push(t.elapsed());
+            }
             match parts.as_slice() {
                 ["invocation", id, "response"] => {
                     state.results.insert(id.to_string(), Ok(body));
