@@ -184,28 +184,28 @@ fn keys(o: &Overrides) -> Vec<(&str, &str)> {
 }
 
 /// Where a setting's value came from, for messages.
-enum From<'a, T> {
+enum Source<'a, T> {
     Tag(&'a Tagged<T>),
     Template(&'a Tagged<Choice>, T),
 }
 
-impl<T: Copy + std::fmt::Display> From<'_, T> {
+impl<T: Copy + std::fmt::Display> Source<'_, T> {
     fn value(&self) -> T {
         match self {
-            From::Tag(t) => t.value,
-            From::Template(_, v) => *v,
+            Source::Tag(t) => t.value,
+            Source::Template(_, v) => *v,
         }
     }
     fn describe(&self) -> String {
         match self {
-            From::Tag(t) => format!("{} (tag `{}`)", t.value, t.key),
-            From::Template(t, v) => format!("{v} (from template `{}`)", t.raw),
+            Source::Tag(t) => format!("{} (tag `{}`)", t.value, t.key),
+            Source::Template(t, v) => format!("{v} (from template `{}`)", t.raw),
         }
     }
     fn problem(&self, message: String) -> Problem {
         match self {
-            From::Tag(t) => t.problem(message),
-            From::Template(t, _) => t.problem(message),
+            Source::Tag(t) => t.problem(message),
+            Source::Template(t, _) => t.problem(message),
         }
     }
 }
@@ -262,18 +262,18 @@ fn variant_desire(
         .min_capacity
         .as_ref()
         .or(eo.min_capacity.as_ref())
-        .map(From::Tag)
-        .unwrap_or(From::Template(choice, template.min_capacity));
+        .map(Source::Tag)
+        .unwrap_or(Source::Template(choice, template.min_capacity));
     let max = vo
         .max_capacity
         .as_ref()
         .or(eo.max_capacity.as_ref())
-        .map(From::Tag)
-        .unwrap_or(From::Template(choice, template.max_capacity));
+        .map(Source::Tag)
+        .unwrap_or(Source::Template(choice, template.max_capacity));
     let on = format!("on variant `{}`", variant.name);
     if min.value() > max.value() {
         problems.push(match (&min, &max) {
-            (From::Template(..), From::Tag(_)) => max.problem(format!(
+            (Source::Template(..), Source::Tag(_)) => max.problem(format!(
                 "MaxCapacity {} {on} is below MinCapacity {}",
                 max.value(),
                 min.describe()

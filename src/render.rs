@@ -302,3 +302,85 @@ pub fn check_text(findings: &[Finding], s: Style) -> String {
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::Entry;
+
+    const PLAIN: Style = Style { color: false };
+
+    #[test]
+    fn skipped_plan_says_no_changes() {
+        let p = Prepared::Skipped(Outcome::skipped("ep", "endpoint no longer exists"));
+        assert_eq!(
+            plan_text(&p, PLAIN),
+            "ep: skipped: endpoint no longer exists\nno changes\n"
+        );
+        assert_eq!(plan_json(&p)["changes"], 0);
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert_eq!(PLAIN.red("x"), "x");
+        assert_eq!(Style { color: true }.red("x"), "\x1b[31mx\x1b[0m");
+    }
+
+    #[test]
+    fn sweep_table_aligns_and_counts() {
+        let entry = |endpoint: &str, result, writes, reason: Option<&str>| Entry {
+            endpoint: endpoint.into(),
+            result,
+            writes,
+            reason: reason.map(str::to_string),
+            warnings: Vec::new(),
+        };
+        let report = Report {
+            dry_run: false,
+            endpoints: 3,
+            counts: [("applied", 1), ("rejected", 1), ("skipped", 1)]
+                .into_iter()
+                .collect(),
+            results: vec![
+                entry("a-long-endpoint-name", Verdict::Applied, 2, None),
+                entry(
+                    "b",
+                    Verdict::Rejected,
+                    0,
+                    Some("tag `x` = `y`: bad\nsecond line"),
+                ),
+                entry("c", Verdict::Skipped, 0, Some("not opted in")),
+            ],
+            not_reached: vec!["d".into()],
+        };
+        let text = sweep_text(&report, PLAIN);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ENDPOINT              RESULT    WRITES  REASON");
+        assert_eq!(
+            lines[2],
+            "b                     rejected       0  tag `x` = `y`: bad"
+        );
+        assert!(
+            text.contains("3 InService endpoints: applied 1 · rejected 1 · skipped 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 endpoint not reached before the deadline: d"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn check_report_counts_errors_not_notes() {
+        let f = |severity| Finding {
+            location: "t.yaml".into(),
+            severity,
+            message: "m".into(),
+        };
+        assert!(check_text(&[f(Severity::Note)], PLAIN).ends_with("ok: no problems found\n"));
+        assert!(
+            check_text(&[f(Severity::Error), f(Severity::Error)], PLAIN)
+                .ends_with("2 problems found\n")
+        );
+    }
+}
