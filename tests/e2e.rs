@@ -46,6 +46,9 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
         write_names(&h),
         ["PutScalingPolicy", "RegisterScalableTarget"]
     );
+    // DescribeEndpoint, ListTags, DescribeEndpointConfig, DescribeScalableTargets,
+    // DescribeScalingPolicies, then the two writes: no call more.
+    assert_eq!(h.proxy.calls().len(), 7, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -85,6 +88,7 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
             "steady state wrote: {:?}",
             h.proxy.ops()
         );
+        assert_eq!(h.proxy.calls().len(), 5, "{:?}", h.proxy.ops());
         assert_eq!(
             h.proxy.depth(),
             2,
@@ -127,6 +131,9 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "applied");
     assert_eq!(h.proxy.writes().len(), 6);
+    // Two reads, DescribeEndpointConfig, one DescribeScalableTargets for all variants and a
+    // DescribeScalingPolicies each.
+    assert_eq!(h.proxy.calls().len(), 8 + 6, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -168,6 +175,7 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     let again = ok(h.invoke(&event));
     assert_eq!(again["outcome"], "unchanged");
     assert!(h.proxy.writes().is_empty());
+    assert_eq!(h.proxy.calls().len(), 8, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         2,
