@@ -33,12 +33,7 @@ fn write_names(h: &Harness) -> Vec<String> {
 fn single_variant_attaches_once_then_steady_state_writes_nothing() {
     let h = Harness::start_with_latency(&[], LATENCY);
     let name = "e2e-single";
-    let arn = h.fx.create_endpoint(
-        name,
-        &[Variant::Instances("AllTraffic", "ml.m5.large")],
-        &[(TEMPLATE, "default"), ("team", "ml")],
-    );
-    let event = support::event("in-service.rfc3339.json", name, &arn);
+    let (_, event) = h.one_variant(name, &[(TEMPLATE, "default"), ("team", "ml")]);
 
     let first = ok(h.invoke(&event));
     assert_eq!(first["outcome"], "applied", "{first}");
@@ -269,12 +264,7 @@ fn foreign_policies_are_reported_and_never_touched() {
 fn off_detaches_and_then_writes_nothing() {
     let h = Harness::start(&[]);
     let name = "e2e-off";
-    let arn = h.fx.create_endpoint(
-        name,
-        &[Variant::Instances("AllTraffic", "ml.m5.large")],
-        &[(TEMPLATE, "responsive")],
-    );
-    let event = support::event("in-service.rfc3339.json", name, &arn);
+    let (arn, event) = h.one_variant(name, &[(TEMPLATE, "responsive")]);
     ok(h.invoke(&event));
     assert_eq!(h.fx.state(name).policy_names().len(), 2);
 
@@ -304,12 +294,7 @@ fn off_detaches_and_then_writes_nothing() {
 fn template_change_replaces_scaletags_policy() {
     let h = Harness::start(&[]);
     let name = "e2e-change";
-    let arn = h.fx.create_endpoint(
-        name,
-        &[Variant::Instances("AllTraffic", "ml.m5.large")],
-        &[(TEMPLATE, "default")],
-    );
-    let event = support::event("in-service.rfc3339.json", name, &arn);
+    let (arn, event) = h.one_variant(name, &[(TEMPLATE, "default")]);
     ok(h.invoke(&event));
     h.fx.set_tags(
         &arn,
@@ -335,12 +320,7 @@ fn template_change_replaces_scaletags_policy() {
 fn every_kind_of_bad_tag_changes_nothing_and_names_the_tag() {
     let h = Harness::start(&[("MAX_CAPACITY_LIMIT", "10")]);
     let name = "e2e-bad";
-    let arn = h.fx.create_endpoint(
-        name,
-        &[Variant::Instances("AllTraffic", "ml.m5.large")],
-        &[(TEMPLATE, "default")],
-    );
-    let event = support::event("in-service.rfc3339.json", name, &arn);
+    let (arn, event) = h.one_variant(name, &[(TEMPLATE, "default")]);
     ok(h.invoke(&event));
     let configured = h.fx.state(name);
 

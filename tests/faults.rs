@@ -285,12 +285,7 @@ fn aws_slower_than_the_deadline_fails_cleanly_and_the_next_delivery_completes() 
     let timeout = Duration::from_millis(2500);
     let h = Harness::start_with_timeout(&[], timeout);
     let name = "fault-deadline";
-    let arn = h.fx.create_endpoint(
-        name,
-        &[Variant::Instances("AllTraffic", "ml.m5.large")],
-        &[(TEMPLATE, "default")],
-    );
-    let event = support::event("in-service.rfc3339.json", name, &arn);
+    let (_, event) = h.one_variant(name, &[(TEMPLATE, "default")]);
 
     // PutScalingPolicy never answers in time: the register lands, the put does not.
     h.proxy

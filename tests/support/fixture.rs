@@ -310,6 +310,18 @@ impl Harness {
         }
     }
 
+    /// A one-variant endpoint (`AllTraffic`, ml.m5.large) with `tags`: its ARN, and an
+    /// IN_SERVICE event for it.
+    pub fn one_variant(&self, name: &str, tags: &[(&str, &str)]) -> (String, Value) {
+        let arn = self.fx.create_endpoint(
+            name,
+            &[Variant::Instances("AllTraffic", "ml.m5.large")],
+            tags,
+        );
+        let event = super::event("in-service.rfc3339.json", name, &arn);
+        (arn, event)
+    }
+
     /// Delivers `event` and returns the function's answer, with the AWS calls it made.
     pub fn invoke(&self, event: &Value) -> Result<Value, Value> {
         self.proxy.clear();
