@@ -8,7 +8,7 @@ pub mod http;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -477,20 +477,6 @@ impl RuntimeApi {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.state.0.lock().expect("state").deadline_ms)
     }
-
-    /// Waits for the function to report an init error (it must, with a bad configuration).
-    pub fn init_error(&self, within: Duration) -> Option<Value> {
-        let (lock, cv) = &*self.state;
-        let limit = Instant::now() + within;
-        let mut state = lock.lock().expect("state");
-        while state.init_error.is_none() && Instant::now() < limit {
-            state = cv
-                .wait_timeout(state, Duration::from_millis(50))
-                .expect("wait")
-                .0;
-        }
-        state.init_error.clone()
-    }
 }
 
 fn runtime_connection(stream: TcpStream, shared: Arc<(Mutex<RuntimeState>, Condvar)>) {
@@ -619,10 +605,6 @@ impl Function {
         }
         None
     }
-
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
 }
 
 impl Drop for Function {
@@ -670,8 +652,4 @@ pub fn event(file: &str, endpoint: &str, arn: &str) -> Value {
         v["resources"] = json!([arn]);
     }
     v
-}
-
-pub fn path_exists(p: &Path) -> bool {
-    p.exists()
 }
