@@ -8,6 +8,7 @@
 Usage: scripts/demo [EVENT_FILE]   (default: events/in-service.rfc3339.json)
 """
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -42,7 +43,8 @@ def main():
 
     runtime = RuntimeApi()
     env = lambda_env(runtime.port, endpoint_url)
-    function = subprocess.Popen([str(ROOT / "target" / "debug" / "scaletag-lambda")], env=env,
+    binary = os.environ.get("SCALETAG_LAMBDA_BIN", str(ROOT / "target" / "debug" / "scaletag-lambda"))
+    function = subprocess.Popen([binary], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     logs = []
     threading.Thread(target=lambda: logs.extend(function.stdout), daemon=True).start()
