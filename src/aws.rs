@@ -7,7 +7,7 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_sagemaker as sagemaker;
 
-use crate::diff::{Action, CurrentPolicy, CurrentTarget, TargetKey};
+use crate::diff::{Action, CurrentPolicy, CurrentTarget, OWNER_TAG, TargetKey};
 use crate::plan::{VariantFacts, VariantKind};
 use crate::policy::{self, Dimension, TargetTracking};
 use crate::retry::{AwsError, Called, Deadline, Failure, Op, call};
@@ -87,9 +87,12 @@ impl Aws {
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
             config_name: o.endpoint_config_name().unwrap_or_default().to_string(),
+            // Shadow variants are variants like the others: AAS scales them the same way, and
+            // AWS recommends it (docs/aws-behaviour.md §8).
             variants: o
                 .production_variants()
                 .iter()
+                .chain(o.shadow_production_variants())
                 .filter_map(|v| {
                     let serverless = v
                         .current_serverless_config()
@@ -153,6 +156,7 @@ impl Aws {
             .map(|o| {
                 o.production_variants()
                     .iter()
+                    .chain(o.shadow_production_variants())
                     .filter_map(|v| {
                         Some((
                             v.variant_name()?.to_string(),
@@ -220,7 +224,7 @@ impl Aws {
                 })
                 .await?;
                 let Some(out) = found(out) else { break };
-                // Filter exactly: moto matches ResourceId loosely (aws-facts §7).
+                // Filter exactly: moto matches ResourceId loosely (docs/aws-behaviour.md §7).
                 targets.extend(out.scalable_targets().iter().filter_map(|t| {
                     let dimension = Dimension::parse(t.scalable_dimension().as_str())?;
                     wanted.contains(t.resource_id()).then(|| CurrentTarget {
@@ -234,6 +238,8 @@ impl Aws {
                             s.dynamic_scaling_in_suspended() == Some(true)
                                 || s.dynamic_scaling_out_suspended() == Some(true)
                         }),
+                        arn: t.scalable_target_arn().map(str::to_string),
+                        owned: None,
                     })
                 }));
                 token = next_page(&token, out.next_token());
@@ -332,6 +338,35 @@ impl Aws {
         Ok(actions)
     }
 
+    /// Whether a scalable target carries scaletag's owner tag. A target without an ARN (AAS
+    /// gives none to targets registered before it had tags) cannot carry it: not scaletag's.
+    pub async fn owns_target(&self, arn: Option<&str>, dl: &Deadline) -> Result<bool, AwsError> {
+        let Some(arn) = arn else { return Ok(false) };
+        let out = call(Op::ListTagsForResource, arn, dl, || {
+            self.aas.list_tags_for_resource().resource_arn(arn).send()
+        })
+        .await?;
+        Ok(found(out).is_some_and(|o| {
+            o.tags()
+                .and_then(|t| t.get(OWNER_TAG.0))
+                .is_some_and(|v| v == OWNER_TAG.1)
+        }))
+    }
+
+    /// Puts scaletag's owner tag on an existing scalable target (`scaletag adopt`).
+    pub async fn tag_owned(&self, arn: &str, dl: &Deadline) -> Result<(), AwsError> {
+        call(Op::TagResource, arn, dl, || {
+            self.aas
+                .tag_resource()
+                .resource_arn(arn)
+                .tags(OWNER_TAG.0, OWNER_TAG.1)
+                .send()
+        })
+        .await?;
+        tracing::info!(write = "TagResource", resource_arn = arn, "aws write");
+        Ok(())
+    }
+
     /// Carries out one write. Logs one JSON line per write.
     pub async fn apply(&self, action: &Action, dl: &Deadline) -> Result<(), AwsError> {
         let key = action.key();
@@ -341,45 +376,42 @@ impl Aws {
             Action::RegisterScalableTarget {
                 min_capacity,
                 max_capacity,
+                tags,
                 ..
             } => {
-                call(Op::RegisterScalableTarget, subject, dl, || {
-                    self.aas
-                        .register_scalable_target()
-                        .service_namespace(NAMESPACE)
-                        .resource_id(subject)
-                        .scalable_dimension(dimension())
-                        .min_capacity(*min_capacity)
-                        .max_capacity(*max_capacity)
-                        .send()
-                })
-                .await?;
+                let register = |tags: Option<HashMap<String, String>>| {
+                    call(Op::RegisterScalableTarget, subject, dl, move || {
+                        self.aas
+                            .register_scalable_target()
+                            .service_namespace(NAMESPACE)
+                            .resource_id(subject)
+                            .scalable_dimension(dimension())
+                            .min_capacity(*min_capacity)
+                            .max_capacity(*max_capacity)
+                            .set_tags(tags.clone())
+                            .send()
+                    })
+                };
+                let tags: Option<HashMap<String, String>> =
+                    tags.as_ref().map(|t| t.clone().into_iter().collect());
+                match register(tags.clone()).await {
+                    // The target appeared since it was read: an earlier attempt whose answer
+                    // was lost created it (with the tag), or someone else did (without). AWS
+                    // takes tags only at creation, so set the bounds without them; whose it
+                    // is stays what its tags say (docs/aws-behaviour.md §8).
+                    Err(e) if tags.is_some() && target_exists(&e.last) => {
+                        register(None).await?;
+                    }
+                    other => {
+                        other?;
+                    }
+                }
             }
             Action::PutScalingPolicy {
                 policy_name,
                 config,
                 ..
-            } => {
-                let sdk_config = to_sdk(config).map_err(|e| AwsError {
-                    op: Op::PutScalingPolicy.name(),
-                    subject: subject.to_string(),
-                    attempts: 0,
-                    deadline: false,
-                    last: Failure::Local(e.to_string()),
-                })?;
-                call(Op::PutScalingPolicy, subject, dl, || {
-                    self.aas
-                        .put_scaling_policy()
-                        .service_namespace(NAMESPACE)
-                        .resource_id(subject)
-                        .scalable_dimension(dimension())
-                        .policy_name(policy_name)
-                        .policy_type(aas::types::PolicyType::TargetTrackingScaling)
-                        .target_tracking_scaling_policy_configuration(sdk_config.clone())
-                        .send()
-                })
-                .await?;
-            }
+            } => self.put_policy(key, policy_name, config, dl).await?,
             Action::DeleteScalingPolicy { policy_name, .. } => {
                 call(Op::DeleteScalingPolicy, subject, dl, || {
                     self.aas
@@ -414,6 +446,43 @@ impl Aws {
         );
         Ok(())
     }
+
+    /// PutScalingPolicy for a target-tracking configuration.
+    pub async fn put_policy(
+        &self,
+        key: &TargetKey,
+        policy_name: &str,
+        config: &TargetTracking,
+        dl: &Deadline,
+    ) -> Result<(), AwsError> {
+        let subject = key.resource_id.as_str();
+        let sdk_config = to_sdk(config).map_err(|e| AwsError {
+            op: Op::PutScalingPolicy.name(),
+            subject: subject.to_string(),
+            attempts: 0,
+            deadline: false,
+            last: Failure::Local(e.to_string()),
+        })?;
+        call(Op::PutScalingPolicy, subject, dl, || {
+            self.aas
+                .put_scaling_policy()
+                .service_namespace(NAMESPACE)
+                .resource_id(subject)
+                .scalable_dimension(aas::types::ScalableDimension::from(key.dimension.as_str()))
+                .policy_name(policy_name)
+                .policy_type(aas::types::PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(sdk_config.clone())
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// AWS's answer to `Tags` on a `RegisterScalableTarget` for a target that already exists.
+fn target_exists(failure: &Failure) -> bool {
+    matches!(failure, Failure::Service { code: Some(code), message: Some(message), .. }
+        if code == "ValidationException" && message.contains("already exists"))
 }
 
 type SdkConfig = aas::types::TargetTrackingScalingPolicyConfiguration;

@@ -111,6 +111,13 @@ pub enum Command {
         /// The SageMaker endpoint name.
         endpoint: String,
     },
+    /// Hand an endpoint's existing scalable targets (registered by CloudFormation, the console,
+    /// another tool) over to scaletag: tag them as scaletag's, so `off` and `detach` may
+    /// deregister them. scaletag never does this by itself.
+    Adopt {
+        /// The SageMaker endpoint name.
+        endpoint: String,
+    },
     /// Reconcile every InService endpoint of the account and region: backfill and drift repair.
     Sweep {
         /// Plan every endpoint, write nothing.
@@ -286,6 +293,23 @@ async fn execute(cli: &Cli, style: Style) -> Result<ExitCode, String> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Adopt { endpoint } => {
+            let app = app(cli).await?;
+            let dl = Deadline::after(ENDPOINT_BUDGET);
+            let adoption = reconcile::adopt(&app, endpoint, &dl)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                print_json(&adoption);
+            } else {
+                print!("{}", render::adoption_text(&adoption, style));
+            }
+            Ok(if adoption.untaggable.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Sweep {
             dry_run,

@@ -24,7 +24,17 @@ pub struct CurrentTarget {
     pub min_capacity: i32,
     pub max_capacity: i32,
     pub suspended: bool,
+    /// The `ScalableTargetARN`, where AAS gives it: what tags are read and written on.
+    pub arn: Option<String>,
+    /// Whether the target carries scaletag's [`OWNER_TAG`]; `None` until its tags are read,
+    /// which happens only when a decision depends on it ([`VariantPlan::owner_unknown`]).
+    pub owned: Option<bool>,
 }
+
+/// The tag scaletag puts on every scalable target it registers, passed as `Tags` to the
+/// `RegisterScalableTarget` that creates it (AWS takes `Tags` only at creation). A target
+/// without it is someone else's: scaletag never deregisters it (docs/aws-behaviour.md §8).
+pub const OWNER_TAG: (&str, &str) = ("managed-by", "scaletag");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurrentPolicy {
@@ -39,7 +49,8 @@ pub struct CurrentPolicy {
 pub struct Current {
     pub targets: Vec<CurrentTarget>,
     pub policies: Vec<CurrentPolicy>,
-    /// Scheduled action names per target (read only when detaching).
+    /// Scheduled action names per target. While a target has any, they own its capacity
+    /// bounds (docs/aws-behaviour.md §8).
     pub scheduled_actions: Vec<(TargetKey, String)>,
 }
 
@@ -54,12 +65,20 @@ pub enum Action {
         min_capacity: i32,
         #[serde(rename = "MaxCapacity")]
         max_capacity: i32,
+        /// Creating the target: it carries [`OWNER_TAG`]. AWS rejects `Tags` on an update.
+        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        tags: Option<std::collections::BTreeMap<String, String>>,
     },
     DeleteScalingPolicy {
         #[serde(flatten)]
         key: TargetKey,
         #[serde(rename = "PolicyName")]
         policy_name: String,
+        /// The deleted policy's configuration, when it is deleted only to make room for a new
+        /// policy on the same metric: if what follows fails, it is put back, so a switch that
+        /// cannot complete leaves the old policy scaling.
+        #[serde(skip)]
+        restore: Option<Box<TargetTracking>>,
     },
     PutScalingPolicy {
         #[serde(flatten)]
@@ -108,8 +127,16 @@ impl Action {
             Action::RegisterScalableTarget {
                 min_capacity,
                 max_capacity,
+                tags,
                 ..
-            } => serde_json::json!({"MinCapacity": min_capacity, "MaxCapacity": max_capacity}),
+            } => {
+                let mut r =
+                    serde_json::json!({"MinCapacity": min_capacity, "MaxCapacity": max_capacity});
+                if let (Some(tags), Some(r)) = (tags, r.as_object_mut()) {
+                    r.insert("Tags".into(), serde_json::json!(tags));
+                }
+                r
+            }
             Action::PutScalingPolicy {
                 policy_name,
                 config,
@@ -158,6 +185,27 @@ pub struct VariantPlan {
     pub skipped: Option<String>,
     pub actions: Vec<Action>,
     pub warnings: Vec<String>,
+    /// The scheduled actions that hold the target's capacity bounds, when any do: scaletag
+    /// leaves the bounds to them.
+    pub bounds_held_by: Vec<String>,
+    /// A target whose ownership this plan depends on but is not known yet: read its tags and
+    /// diff again.
+    pub owner_unknown: Option<TargetKey>,
+}
+
+impl VariantPlan {
+    fn new(variant: &str) -> VariantPlan {
+        VariantPlan {
+            variant: variant.to_string(),
+            key: None,
+            template: None,
+            skipped: None,
+            actions: Vec::new(),
+            warnings: Vec::new(),
+            bounds_held_by: Vec::new(),
+            owner_unknown: None,
+        }
+    }
 }
 
 pub fn is_owned(policy_name: &str) -> bool {
@@ -170,7 +218,12 @@ pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<
         Desired::NotOptedIn { .. } => Vec::new(),
         Desired::Manage(variants) => variants
             .iter()
-            .map(|v| manage(&facts.name, v, current))
+            .flat_map(|v| match v {
+                VariantDesire::Detach { variant } => {
+                    detach(&plan::resource_id(&facts.name, variant), variant, current)
+                }
+                _ => vec![manage(&facts.name, v, current)],
+            })
             .collect(),
         Desired::Detach => facts
             .variants
@@ -187,6 +240,15 @@ fn policies_on<'a>(
     current.policies.iter().filter(move |p| &p.key == key)
 }
 
+fn scheduled_on<'a>(current: &'a Current, key: &TargetKey) -> Vec<&'a str> {
+    current
+        .scheduled_actions
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, n)| n.as_str())
+        .collect()
+}
+
 fn foreign_warning(p: &CurrentPolicy) -> String {
     format!(
         "policy `{}` on {} was not created by scaletag; left as is",
@@ -194,84 +256,165 @@ fn foreign_warning(p: &CurrentPolicy) -> String {
     )
 }
 
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn manage(endpoint: &str, desire: &VariantDesire, current: &Current) -> VariantPlan {
     let spec = match desire {
-        VariantDesire::Leave { variant, reason } => {
-            let resource = plan::resource_id(endpoint, variant);
-            let mut warnings = Vec::new();
-            if current
-                .policies
-                .iter()
-                .any(|p| p.key.resource_id == resource && is_owned(&p.name))
-            {
-                warnings.push(format!(
-                    "scaletag policies remain on variant `{variant}`; they are left alone while it is skipped"
-                ));
-            }
-            return VariantPlan {
-                variant: variant.clone(),
-                key: None,
-                template: None,
-                skipped: Some(reason.clone()),
-                actions: Vec::new(),
-                warnings,
-            };
-        }
         VariantDesire::Scale(spec) => spec,
+        VariantDesire::Leave { variant, reason } => {
+            return leave(endpoint, variant, reason, current);
+        }
+        VariantDesire::Detach { variant } => {
+            return leave(endpoint, variant, "detached", current);
+        }
     };
     let key = TargetKey {
         resource_id: spec.resource_id.clone(),
         dimension: spec.dimension,
     };
-    let mut actions = Vec::new();
-    let mut warnings = Vec::new();
-    let target = current.targets.iter().find(|t| t.key == key);
-    if target
-        .is_none_or(|t| (t.min_capacity, t.max_capacity) != (spec.min_capacity, spec.max_capacity))
+    let mut plan = VariantPlan::new(&spec.variant);
+    plan.key = Some(key.clone());
+    plan.template = Some(spec.template.clone());
+    if let Some(register) = bounds(spec, &key, current, &mut plan) {
+        plan.actions.push(register);
+    }
+    plan.actions
+        .extend(policy_actions(spec, &key, current, &mut plan.warnings));
+    plan
+}
+
+/// A variant scaletag leaves alone: nothing to write, a word if its policies remain.
+fn leave(endpoint: &str, variant: &str, reason: &str, current: &Current) -> VariantPlan {
+    let resource = plan::resource_id(endpoint, variant);
+    let mut plan = VariantPlan::new(variant);
+    plan.skipped = Some(reason.to_string());
+    if current
+        .policies
+        .iter()
+        .any(|p| p.key.resource_id == resource && is_owned(&p.name))
     {
-        actions.push(Action::RegisterScalableTarget {
+        plan.warnings.push(format!(
+            "scaletag policies remain on variant `{variant}`; they are left alone while it is skipped"
+        ));
+    }
+    plan
+}
+
+/// The registration that sets the target's bounds, when one is needed. A target that
+/// scheduled actions act on keeps the bounds they set: scaletag writes none and says so.
+fn bounds(
+    spec: &plan::ScalingSpec,
+    key: &TargetKey,
+    current: &Current,
+    plan: &mut VariantPlan,
+) -> Option<Action> {
+    let wanted = (spec.min_capacity, spec.max_capacity);
+    let Some(target) = current.targets.iter().find(|t| &t.key == key) else {
+        return Some(Action::RegisterScalableTarget {
             key: key.clone(),
             min_capacity: spec.min_capacity,
             max_capacity: spec.max_capacity,
+            tags: Some([(OWNER_TAG.0.to_string(), OWNER_TAG.1.to_string())].into()),
         });
-    }
-    if target.is_some_and(|t| t.suspended) {
-        warnings.push(format!(
+    };
+    if target.suspended {
+        plan.warnings.push(format!(
             "scaling is suspended on {} (SuspendedState); scaletag leaves that as is",
             key.resource_id
         ));
     }
-    for p in policies_on(current, &key) {
+    let have = (target.min_capacity, target.max_capacity);
+    let scheduled = scheduled_on(current, key);
+    if !scheduled.is_empty() {
+        plan.bounds_held_by = scheduled.iter().map(|n| n.to_string()).collect();
+        if have != wanted {
+            plan.warnings.push(format!(
+                "capacity bounds of {} are held by scheduled action {} (now {}-{}); the template's {}-{} apply once no scheduled action remains",
+                key.resource_id,
+                quoted(&scheduled),
+                have.0,
+                have.1,
+                wanted.0,
+                wanted.1
+            ));
+        }
+        return None;
+    }
+    if have == wanted {
+        return None;
+    }
+    match target.owned {
+        None => plan.owner_unknown = Some(key.clone()),
+        Some(false) => plan.warnings.push(format!(
+            "target {} was not registered by scaletag (no `{}={}` tag); scaletag changed its bounds from {}-{} to {}-{}",
+            key.resource_id, OWNER_TAG.0, OWNER_TAG.1, have.0, have.1, wanted.0, wanted.1
+        )),
+        Some(true) => {}
+    }
+    Some(Action::RegisterScalableTarget {
+        key: key.clone(),
+        min_capacity: spec.min_capacity,
+        max_capacity: spec.max_capacity,
+        tags: None,
+    })
+}
+
+/// The policy writes, make before break: new policies are put before stale scaletag policies
+/// are deleted, so a put AWS refuses leaves the old policy scaling. Only a new policy on the
+/// same metric as a stale one must wait for its deletion (AWS allows one target-tracking
+/// policy per metric); that deletion carries the old configuration to put back on failure.
+fn policy_actions(
+    spec: &plan::ScalingSpec,
+    key: &TargetKey,
+    current: &Current,
+    warnings: &mut Vec<String>,
+) -> Vec<Action> {
+    let mut stale = Vec::new();
+    for p in policies_on(current, key) {
         if !is_owned(&p.name) {
             warnings.push(foreign_warning(p));
         } else if !spec.policies.iter().any(|d| d.name == p.name) {
-            actions.push(Action::DeleteScalingPolicy {
-                key: key.clone(),
-                policy_name: p.name.clone(),
-            });
+            stale.push(p);
         }
     }
-    for want in &spec.policies {
-        let have = policies_on(current, &key).find(|p| p.name == want.name);
-        let same = have
+    let changed = spec.policies.iter().filter(|want| {
+        !policies_on(current, key)
+            .find(|p| p.name == want.name)
             .and_then(|p| p.target_tracking.as_ref())
-            .is_some_and(|c| policy::canonical(c) == want.config);
-        if !same {
-            actions.push(Action::PutScalingPolicy {
-                key: key.clone(),
-                policy_name: want.name.clone(),
-                config: Box::new(want.config.clone()),
-            });
+            .is_some_and(|c| policy::canonical(c) == want.config)
+    });
+    let displaces = |want: &plan::PolicySpec, old: &CurrentPolicy| {
+        old.target_tracking
+            .as_ref()
+            .is_some_and(|c| policy::same_metric(c, &want.config))
+    };
+    let put = |want: &plan::PolicySpec| Action::PutScalingPolicy {
+        key: key.clone(),
+        policy_name: want.name.clone(),
+        config: Box::new(want.config.clone()),
+    };
+    let (late, early): (Vec<_>, Vec<_>) =
+        changed.partition(|want| stale.iter().any(|old| displaces(want, old)));
+    let mut actions: Vec<Action> = early.into_iter().map(put).collect();
+    actions.extend(stale.iter().map(|old| {
+        Action::DeleteScalingPolicy {
+            key: key.clone(),
+            policy_name: old.name.clone(),
+            restore: old
+                .target_tracking
+                .as_ref()
+                .filter(|_| late.iter().any(|want| displaces(want, old)))
+                .map(|c| Box::new(c.clone())),
         }
-    }
-    VariantPlan {
-        variant: spec.variant.clone(),
-        key: Some(key),
-        template: Some(spec.template.clone()),
-        skipped: None,
-        actions,
-        warnings,
-    }
+    }));
+    actions.extend(late.into_iter().map(put));
+    actions
 }
 
 fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantPlan> {
@@ -281,60 +424,55 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantPla
         .filter(|t| t.key.resource_id == resource_id)
         .collect();
     if targets.is_empty() {
-        return vec![VariantPlan {
-            variant: variant.to_string(),
-            key: None,
-            template: None,
-            skipped: Some("no scalable target registered".into()),
-            actions: Vec::new(),
-            warnings: Vec::new(),
-        }];
+        let mut plan = VariantPlan::new(variant);
+        plan.skipped = Some("no scalable target registered".into());
+        return vec![plan];
     }
     targets
         .into_iter()
         .map(|t| {
-            let mut actions = Vec::new();
-            let mut warnings = Vec::new();
-            let mut foreign = Vec::new();
+            let mut plan = VariantPlan::new(variant);
+            plan.key = Some(t.key.clone());
+            let mut held = Vec::new();
             for p in policies_on(current, &t.key) {
                 if is_owned(&p.name) {
-                    actions.push(Action::DeleteScalingPolicy {
+                    plan.actions.push(Action::DeleteScalingPolicy {
                         key: t.key.clone(),
                         policy_name: p.name.clone(),
+                        restore: None,
                     });
                 } else {
-                    warnings.push(foreign_warning(p));
-                    foreign.push(p.name.as_str());
+                    plan.warnings.push(foreign_warning(p));
+                    held.push(format!("policy `{}`", p.name));
                 }
             }
-            let scheduled: Vec<_> = current
-                .scheduled_actions
-                .iter()
-                .filter(|(k, _)| k == &t.key)
-                .map(|(_, n)| n.as_str())
-                .collect();
+            held.extend(
+                scheduled_on(current, &t.key)
+                    .iter()
+                    .map(|n| format!("scheduled action `{n}`")),
+            );
             // Deregistering deletes every policy and scheduled action on the target
-            // (aws-facts §2), so it happens only when nothing but scaletag's remains.
-            if foreign.is_empty() && scheduled.is_empty() {
-                actions.push(Action::DeregisterScalableTarget { key: t.key.clone() });
-            } else {
-                let mut held: Vec<String> =
-                    foreign.iter().map(|n| format!("policy `{n}`")).collect();
-                held.extend(scheduled.iter().map(|n| format!("scheduled action `{n}`")));
-                warnings.push(format!(
+            // (docs/aws-behaviour.md §2), so it happens only when nothing but scaletag's
+            // remains, and only to a target scaletag registered.
+            if !held.is_empty() {
+                plan.warnings.push(format!(
                     "target {} stays registered: it holds {} that scaletag did not create",
                     t.key.resource_id,
                     held.join(", ")
                 ));
+            } else {
+                match t.owned {
+                    Some(true) => plan
+                        .actions
+                        .push(Action::DeregisterScalableTarget { key: t.key.clone() }),
+                    None => plan.owner_unknown = Some(t.key.clone()),
+                    Some(false) => plan.warnings.push(format!(
+                        "target {} stays registered: scaletag did not register it (no `{}={}` tag); `scaletag adopt` hands it over",
+                        t.key.resource_id, OWNER_TAG.0, OWNER_TAG.1
+                    )),
+                }
             }
-            VariantPlan {
-                variant: variant.to_string(),
-                key: Some(t.key.clone()),
-                template: None,
-                skipped: None,
-                actions,
-                warnings,
-            }
+            plan
         })
         .collect()
 }
@@ -373,21 +511,60 @@ mod tests {
         }
     }
 
+    /// How AAS describes a policy back: exactly as sent, or with defaults dropped (as an older
+    /// echo would) and filled in, with empty lists gone (as AWS normalises).
+    #[derive(Clone, Copy)]
+    enum Echo {
+        Exact,
+        Normalised,
+    }
+
+    fn echo(config: &TargetTracking, style: Echo) -> TargetTracking {
+        let mut echoed = config.clone();
+        if let Echo::Normalised = style {
+            if echoed.disable_scale_in == Some(false) {
+                echoed.disable_scale_in = None;
+            }
+            if let Some(c) = &mut echoed.customized_metric_specification {
+                for q in c.metrics.iter_mut().flatten() {
+                    q.return_data.get_or_insert(true);
+                    if let Some(stat) = &mut q.metric_stat
+                        && stat.metric.dimensions.as_ref().is_some_and(Vec::is_empty)
+                    {
+                        stat.metric.dimensions = None;
+                    }
+                }
+            }
+        }
+        echoed
+    }
+
     /// AAS as it would be after every action ran: the fixed point a second event sees.
-    fn applied(mut current: Current, plans: &[VariantPlan]) -> Current {
+    fn applied(current: Current, plans: &[VariantPlan]) -> Current {
+        applied_with(current, plans, Echo::Normalised)
+    }
+
+    fn applied_with(mut current: Current, plans: &[VariantPlan], style: Echo) -> Current {
         for a in plans.iter().flat_map(|p| &p.actions) {
             match a {
                 Action::RegisterScalableTarget {
                     key,
                     min_capacity,
                     max_capacity,
+                    tags,
                 } => {
-                    current.targets.retain(|t| &t.key != key);
+                    let before = current.targets.iter().position(|t| &t.key == key);
+                    let owned = match before {
+                        Some(i) => current.targets.remove(i).owned,
+                        None => Some(tags.is_some()),
+                    };
                     current.targets.push(CurrentTarget {
                         key: key.clone(),
                         min_capacity: *min_capacity,
                         max_capacity: *max_capacity,
                         suspended: false,
+                        arn: Some(format!("arn:target/{}", key.resource_id)),
+                        owned,
                     });
                 }
                 Action::PutScalingPolicy {
@@ -398,19 +575,15 @@ mod tests {
                     current
                         .policies
                         .retain(|p| !(&p.key == key && &p.name == policy_name));
-                    // AWS echoes what it was given; drop the explicit defaults to prove the
-                    // comparison does not depend on them being echoed.
-                    let mut echoed = (**config).clone();
-                    if echoed.disable_scale_in == Some(false) {
-                        echoed.disable_scale_in = None;
-                    }
                     current.policies.push(CurrentPolicy {
                         key: key.clone(),
                         name: policy_name.clone(),
-                        target_tracking: Some(echoed),
+                        target_tracking: Some(echo(config, style)),
                     });
                 }
-                Action::DeleteScalingPolicy { key, policy_name } => {
+                Action::DeleteScalingPolicy {
+                    key, policy_name, ..
+                } => {
                     current
                         .policies
                         .retain(|p| !(&p.key == key && &p.name == policy_name));
@@ -418,6 +591,7 @@ mod tests {
                 Action::DeregisterScalableTarget { key } => {
                     current.targets.retain(|t| &t.key != key);
                     current.policies.retain(|p| &p.key != key);
+                    current.scheduled_actions.retain(|(k, _)| k != key);
                 }
             }
         }
@@ -468,24 +642,58 @@ mod tests {
     }
 
     #[test]
-    fn template_change_deletes_the_old_owned_policy_first() {
+    fn template_change_puts_the_new_policy_before_deleting_the_old() {
         let f = facts(&["A"]);
         let current = applied(
             Current::default(),
             &diff(&f, &desired(&f, "default"), &Current::default()),
         );
+        // default (invocations) → concurrency (another metric): make before break.
         let plans = diff(&f, &desired(&f, "concurrency"), &current);
         assert_eq!(
             names(&plans),
             [[
                 "RegisterScalableTarget",
-                "DeleteScalingPolicy",
-                "PutScalingPolicy"
+                "PutScalingPolicy",
+                "DeleteScalingPolicy"
             ]]
         );
-        match &plans[0].actions[1] {
-            Action::DeleteScalingPolicy { policy_name, .. } => {
-                assert_eq!(policy_name, "scaletag-default")
+        match &plans[0].actions[2] {
+            Action::DeleteScalingPolicy {
+                policy_name,
+                restore,
+                ..
+            } => {
+                assert_eq!(policy_name, "scaletag-default");
+                assert!(restore.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_switch_on_the_same_metric_deletes_first_and_can_restore() {
+        let f = facts(&["A"]);
+        let catalog = Catalog::parse(
+            r#"{"steady": {"MinCapacity": 1, "MaxCapacity": 4, "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 40, "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}}"#,
+            "t",
+        )
+        .unwrap();
+        let current = applied(
+            Current::default(),
+            &diff(&f, &desired(&f, "default"), &Current::default()),
+        );
+        let tags = vec![("autoscaling:template".to_string(), "steady".to_string())];
+        let d = desire(&f, &tags, &catalog, &Settings::default()).unwrap();
+        let plans = diff(&f, &d, &current);
+        assert_eq!(names(&plans), [["DeleteScalingPolicy", "PutScalingPolicy"]]);
+        match &plans[0].actions[0] {
+            Action::DeleteScalingPolicy { restore, .. } => {
+                assert_eq!(
+                    restore.as_ref().map(|c| c.target_value),
+                    Some(70.0),
+                    "the old configuration travels with the deletion"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -552,6 +760,119 @@ mod tests {
     }
 
     #[test]
+    fn a_schedule_holds_the_bounds_and_policies_are_still_managed() {
+        let f = facts(&["A"]);
+        let d = desired(&f, "default");
+        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        // The schedule fired: bounds 5-20, and someone edited the policy.
+        current
+            .scheduled_actions
+            .push((key("A"), "business-hours".into()));
+        current.targets[0].min_capacity = 5;
+        current.targets[0].max_capacity = 20;
+        current.policies[0]
+            .target_tracking
+            .as_mut()
+            .unwrap()
+            .target_value = 1.0;
+        let plans = diff(&f, &d, &current);
+        assert_eq!(names(&plans), [["PutScalingPolicy"]]);
+        assert_eq!(plans[0].bounds_held_by, ["business-hours"]);
+        assert!(
+            plans[0].warnings.iter().any(|w| w.contains(
+                "held by scheduled action `business-hours` (now 5-20); the template's 1-4 apply once no scheduled action remains"
+            )),
+            "{:?}",
+            plans[0].warnings
+        );
+        // Steady state under a schedule: nothing to write.
+        let after = applied(current, &plans);
+        let again = diff(&f, &d, &after);
+        assert!(again[0].actions.is_empty(), "{again:?}");
+        assert_eq!(again[0].bounds_held_by, ["business-hours"]);
+    }
+
+    #[test]
+    fn targets_scaletag_did_not_register_are_never_deregistered() {
+        let f = facts(&["A"]);
+        let d = desired(&f, "default");
+        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        assert_eq!(current.targets[0].owned, Some(true), "created with the tag");
+        // A target registered by CloudFormation, ownership not read yet.
+        current.targets[0].owned = None;
+        let plans = diff(&f, &Desired::Detach, &current);
+        assert_eq!(names(&plans), [["DeleteScalingPolicy"]]);
+        assert_eq!(plans[0].owner_unknown, Some(key("A")));
+        // Read: not scaletag's.
+        current.targets[0].owned = Some(false);
+        let plans = diff(&f, &Desired::Detach, &current);
+        assert_eq!(names(&plans), [["DeleteScalingPolicy"]]);
+        assert_eq!(plans[0].owner_unknown, None);
+        assert!(
+            plans[0].warnings[0].contains("stays registered: scaletag did not register it"),
+            "{:?}",
+            plans[0].warnings
+        );
+        // Changing the bounds of such a target is said.
+        current.targets[0].max_capacity = 9;
+        let plans = diff(&f, &d, &current);
+        assert_eq!(names(&plans), [["RegisterScalableTarget"]]);
+        assert!(plans[0].warnings[0].contains("was not registered by scaletag"));
+        assert!(plans[0].warnings[0].contains("from 1-9 to 1-4"));
+        // An update never carries Tags: AWS takes them only at creation.
+        assert!(matches!(
+            &plans[0].actions[0],
+            Action::RegisterScalableTarget { tags: None, .. }
+        ));
+    }
+
+    #[test]
+    fn steady_state_is_write_free_for_both_echo_styles() {
+        let catalog = Catalog::parse(
+            r#"{"math": {"MinCapacity": 1, "MaxCapacity": 4, "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 3, "CustomizedMetricSpecification": {"Metrics": [
+                {"Id": "m1", "ReturnData": false, "MetricStat": {"Metric": {"MetricName": "Invocations", "Namespace": "AWS/SageMaker", "Dimensions": []}, "Stat": "Sum"}},
+                {"Id": "e1", "Expression": "m1 / 60"}]}}}}"#,
+            "t",
+        )
+        .unwrap();
+        let f = facts(&["A"]);
+        let tags = vec![("autoscaling:template".to_string(), "math".to_string())];
+        let d = desire(&f, &tags, &catalog, &Settings::default()).unwrap();
+        for style in [Echo::Exact, Echo::Normalised] {
+            let first = diff(&f, &d, &Current::default());
+            let after = applied_with(Current::default(), &first, style);
+            let again = diff(&f, &d, &after);
+            assert!(again[0].actions.is_empty(), "{again:?}");
+        }
+    }
+
+    #[test]
+    fn endpoint_off_with_a_variant_template_detaches_only_the_others() {
+        let f = facts(&["A", "B"]);
+        let current = applied(
+            Current::default(),
+            &diff(&f, &desired(&f, "default"), &Current::default()),
+        );
+        let tags = vec![
+            ("autoscaling:template".to_string(), "off".to_string()),
+            (
+                "autoscaling:variant:A:template".to_string(),
+                "default".to_string(),
+            ),
+        ];
+        let d = desire(&f, &tags, &Catalog::builtin(), &Settings::default()).unwrap();
+        let plans = diff(&f, &d, &current);
+        assert_eq!(
+            names(&plans),
+            [
+                vec![],
+                vec!["DeleteScalingPolicy", "DeregisterScalableTarget"]
+            ]
+        );
+        assert_eq!(plans[0].template.as_deref(), Some("default"));
+    }
+
+    #[test]
     fn actions_serialize_in_aws_field_names() {
         let f = facts(&["A"]);
         let plans = diff(&f, &desired(&f, "default"), &Current::default());
@@ -563,6 +884,7 @@ mod tests {
             "sagemaker:variant:DesiredInstanceCount"
         );
         assert_eq!(json[0]["MinCapacity"], 1);
+        assert_eq!(json[0]["Tags"]["managed-by"], "scaletag");
         assert_eq!(json[1]["PolicyName"], "scaletag-default");
         assert_eq!(
             json[1]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"],

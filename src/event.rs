@@ -4,7 +4,7 @@
 //! Everything else (the `time` field, which the documented sample gives as epoch milliseconds in
 //! a string; `Tags`, object or list; `ProductionVariants`, which may be absent and never name a
 //! variant) is ignored, because the function re-reads the endpoint from SageMaker anyway
-//! (aws-facts §1). `aws_lambda_events::eventbridge::EventBridgeEvent` rejects the documented
+//! (docs/aws-behaviour.md §1). `aws_lambda_events::eventbridge::EventBridgeEvent` rejects the documented
 //! sample, which is why this module decodes the JSON itself.
 
 use serde_json::Value;
@@ -115,7 +115,7 @@ pub fn is_endpoint_name(name: &str) -> bool {
         && b[b.len() - 1].is_ascii_alphanumeric()
 }
 
-/// Whether `arn` is a SageMaker endpoint ARN for `name`. ARNs lowercase the name (aws-facts §1),
+/// Whether `arn` is a SageMaker endpoint ARN for `name`. ARNs lowercase the name (docs/aws-behaviour.md §1),
 /// so the comparison ignores case; a mismatching ARN is ignored rather than trusted.
 fn arn_names(arn: &str, name: &str) -> bool {
     arn.starts_with("arn:")

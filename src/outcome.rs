@@ -39,6 +39,9 @@ pub struct VariantOutcome {
     pub template: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The scheduled actions that own the target's capacity bounds; scaletag leaves them be.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bounds_held_by: Vec<String>,
     pub actions: Vec<Action>,
 }
 
@@ -73,6 +76,7 @@ impl Outcome {
                     dimension: p.key.as_ref().map(|k| k.dimension),
                     template: p.template.clone(),
                     skipped: p.skipped.clone(),
+                    bounds_held_by: p.bounds_held_by.clone(),
                     actions: p.actions.clone(),
                 })
                 .collect(),

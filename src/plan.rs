@@ -47,7 +47,7 @@ impl Default for Settings {
     }
 }
 
-/// The AAS resource id of a variant (aws-facts §2). The name is used as given: AAS ids are not
+/// The AAS resource id of a variant (docs/aws-behaviour.md §2). The name is used as given: AAS ids are not
 /// lowercased the way ARNs are.
 pub fn resource_id(endpoint: &str, variant: &str) -> String {
     format!("endpoint/{endpoint}/variant/{variant}")
@@ -67,7 +67,15 @@ pub enum Desired {
 #[derive(Debug, Clone, PartialEq)]
 pub enum VariantDesire {
     Scale(ScalingSpec),
-    Leave { variant: String, reason: String },
+    Leave {
+        variant: String,
+        reason: String,
+    },
+    /// The endpoint-wide template is `off` and the variant has no template of its own: remove
+    /// what scaletag manages on it.
+    Detach {
+        variant: String,
+    },
 }
 
 /// A validated scaling configuration for one variant, ready to compare and send.
@@ -144,7 +152,18 @@ pub fn desire(
                 )
             },
         },
-        Some(t) if t.value == Choice::Off => Desired::Detach,
+        // `off` endpoint-wide detaches every variant that has no template of its own; a
+        // variant's own template wins, as every per-variant tag does.
+        Some(t)
+            if t.value == Choice::Off
+                && !parsed.variants.values().any(|o| {
+                    o.template
+                        .as_ref()
+                        .is_some_and(|c| matches!(c.value, Choice::Template(_)))
+                }) =>
+        {
+            Desired::Detach
+        }
         Some(_) => Desired::Manage(
             facts
                 .variants
@@ -229,6 +248,11 @@ fn variant_desire(
     };
     let choice = vo.template.as_ref().or(eo.template.as_ref())?;
     let template_name = match &choice.value {
+        Choice::Off if vo.template.is_none() => {
+            return Some(VariantDesire::Detach {
+                variant: variant.name.clone(),
+            });
+        }
         Choice::Off => return leave(format!("tag `{}` is `off`", choice.key)),
         Choice::Template(name) => name,
     };
@@ -239,7 +263,7 @@ fn variant_desire(
     let dimension = match &variant.kind {
         VariantKind::Instances {
             instance_type: Some(t),
-        } if t.starts_with("ml.t") => {
+        } if is_burstable(t) => {
             return leave(format!(
                 "runs on {t}, a burstable instance type that Application Auto Scaling cannot register"
             ));
@@ -360,6 +384,19 @@ fn variant_desire(
     }))
 }
 
+/// Whether an instance type is burstable (the T families, `ml.t2.*` and `ml.t3.*`), which
+/// Application Auto Scaling cannot register (docs/aws-behaviour.md §2). The family is the part
+/// between the dots: `t` and digits only, so Trainium (`ml.trn1`, `ml.trn2`) is not burstable.
+pub fn is_burstable(instance_type: &str) -> bool {
+    let mut parts = instance_type.split('.');
+    let (Some("ml"), Some(family)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    family.strip_prefix('t').is_some_and(|generation| {
+        !generation.is_empty() && generation.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 fn unknown_template(choice: &Tagged<Choice>, name: &str, catalog: &Catalog) -> Problem {
     let known: Vec<_> = catalog.names().collect();
     choice.problem(format!(
@@ -434,7 +471,7 @@ mod tests {
                 .into_iter()
                 .filter_map(|v| match v {
                     VariantDesire::Scale(s) => Some(s),
-                    VariantDesire::Leave { .. } => None,
+                    VariantDesire::Leave { .. } | VariantDesire::Detach { .. } => None,
                 })
                 .collect(),
             other => panic!("not managed: {other:?}"),
@@ -598,6 +635,95 @@ mod tests {
         };
         assert!(
             matches!(&v[0], VariantDesire::Leave { reason, .. } if reason.contains("burstable"))
+        );
+    }
+
+    #[test]
+    fn trainium_is_not_burstable() {
+        for t in ["ml.trn1.2xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge"] {
+            assert!(!is_burstable(t), "{t}");
+            let f = facts(&[(
+                "A",
+                VariantKind::Instances {
+                    instance_type: Some(t.into()),
+                },
+            )]);
+            let s = specs(run(&f, &[("autoscaling:template", "default")]).unwrap());
+            assert_eq!(s[0].dimension, Dimension::InstanceCount, "{t}");
+        }
+        for t in ["ml.t2.medium", "ml.t3.2xlarge"] {
+            assert!(is_burstable(t), "{t}");
+        }
+        for t in ["", "ml", "ml.t", "t2.medium", "ml.tx2.large", "ml.m5.large"] {
+            assert!(!is_burstable(t), "{t}");
+        }
+    }
+
+    /// The rule against every hosting instance type AWS lists (the SDK's enum, generated from
+    /// the SageMaker service model): exactly the T families are burstable.
+    #[cfg(feature = "aws")]
+    #[test]
+    fn burstable_is_exactly_the_t_families_of_aws_instance_type_list() {
+        use aws_sdk_sagemaker::types::ProductionVariantInstanceType as T;
+        let all = T::values();
+        assert!(all.len() > 100, "{}", all.len());
+        let burstable: Vec<_> = all.iter().copied().filter(|t| is_burstable(t)).collect();
+        assert!(
+            burstable
+                .iter()
+                .all(|t| t.starts_with("ml.t2.") || t.starts_with("ml.t3.")),
+            "{burstable:?}"
+        );
+        // Hosting has only the T2 family today (ml.t3 is for notebooks and training).
+        assert!(burstable.contains(&"ml.t2.medium"), "{burstable:?}");
+        assert!(
+            all.iter().any(|t| t.starts_with("ml.trn1.")),
+            "no Trainium in the list"
+        );
+        assert!(
+            all.iter()
+                .filter(|t| t.starts_with("ml.trn"))
+                .all(|t| !is_burstable(t))
+        );
+    }
+
+    #[test]
+    fn a_variant_template_wins_over_endpoint_off() {
+        let f = facts(&[("A", instances()), ("B", instances()), ("C", instances())]);
+        let d = run(
+            &f,
+            &[
+                ("autoscaling:template", "off"),
+                ("autoscaling:variant:A:template", "default"),
+                ("autoscaling:variant:C:template", "off"),
+            ],
+        )
+        .unwrap();
+        let Desired::Manage(v) = d else {
+            panic!("{d:?}")
+        };
+        assert!(
+            matches!(&v[0], VariantDesire::Scale(s) if s.variant == "A" && s.template == "default")
+        );
+        assert_eq!(
+            v[1],
+            VariantDesire::Detach {
+                variant: "B".into()
+            }
+        );
+        assert!(
+            matches!(&v[2], VariantDesire::Leave { variant, reason } if variant == "C" && reason.contains("autoscaling:variant:C:template"))
+        );
+        // With no variant template, `off` is a plain detach.
+        assert_eq!(
+            run(
+                &f,
+                &[
+                    ("autoscaling:template", "off"),
+                    ("autoscaling:variant:C:template", "off")
+                ]
+            ),
+            Ok(Desired::Detach)
         );
     }
 

@@ -95,7 +95,7 @@ pub struct Metric {
     pub dimensions: Option<Vec<MetricDimension>>,
 }
 
-/// What a SageMaker production variant scales (aws-facts §2).
+/// What a SageMaker production variant scales (docs/aws-behaviour.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Dimension {
     #[serde(rename = "sagemaker:variant:DesiredInstanceCount")]
@@ -398,20 +398,40 @@ pub fn fill_placeholders(config: &TargetTracking, endpoint: &str, variant: &str)
     out
 }
 
-/// The form scaletag sends and compares: cooldowns and DisableScaleIn always explicit, so that
-/// a policy AWS describes back equals the one scaletag wants exactly when nothing would change.
+/// The form scaletag sends and compares: every default AWS applies made explicit and every
+/// empty list dropped, at every depth, so that a policy AWS describes back equals the one
+/// scaletag wants exactly when nothing would change, whether AWS echoes the request as sent or
+/// fills in defaults and drops empty lists (docs/aws-behaviour.md §2).
 pub fn canonical(config: &TargetTracking) -> TargetTracking {
+    fn no_empty<T>(list: &mut Option<Vec<T>>) {
+        if list.as_ref().is_some_and(Vec::is_empty) {
+            *list = None;
+        }
+    }
     let mut out = config.clone();
     out.scale_in_cooldown.get_or_insert(DEFAULT_COOLDOWN);
     out.scale_out_cooldown.get_or_insert(DEFAULT_COOLDOWN);
     out.disable_scale_in.get_or_insert(false);
     if let Some(c) = &mut out.customized_metric_specification {
-        // An empty dimension list and no list mean the same to AWS.
-        if c.dimensions.as_ref().is_some_and(Vec::is_empty) {
-            c.dimensions = None;
+        no_empty(&mut c.dimensions);
+        no_empty(&mut c.metrics);
+        for q in c.metrics.iter_mut().flatten() {
+            // ReturnData defaults to true (TargetTrackingMetricDataQuery).
+            q.return_data.get_or_insert(true);
+            if let Some(stat) = &mut q.metric_stat {
+                no_empty(&mut stat.metric.dimensions);
+            }
         }
     }
     out
+}
+
+/// What a policy tracks, without its target and timings: AWS allows several target-tracking
+/// policies on one target only when each tracks a different metric.
+pub fn same_metric(a: &TargetTracking, b: &TargetTracking) -> bool {
+    let (a, b) = (canonical(a), canonical(b));
+    a.predefined_metric_specification == b.predefined_metric_specification
+        && a.customized_metric_specification == b.customized_metric_specification
 }
 
 #[cfg(test)]
@@ -550,5 +570,52 @@ mod tests {
         assert_eq!(c.scale_in_cooldown, Some(300));
         assert_eq!(c.scale_out_cooldown, Some(300));
         assert_eq!(c.disable_scale_in, Some(false));
+    }
+
+    #[test]
+    fn canonical_is_semantic_at_every_depth() {
+        // What a template says: an empty dimension list deep inside, ReturnData left to default.
+        let sent = parse(
+            json!({"TargetValue": 2.0, "CustomizedMetricSpecification": {"Metrics": [
+            {"Id": "m1", "ReturnData": false, "MetricStat": {"Metric": {"MetricName": "Invocations",
+              "Namespace": "AWS/SageMaker", "Dimensions": []}, "Stat": "Sum"}},
+            {"Id": "e1", "Expression": "m1 / 60"}
+        ], "Dimensions": []}}),
+        );
+        // AWS echoing it exactly as sent, and with defaults filled in and empty lists dropped.
+        let exact = sent.clone();
+        let filled = parse(
+            json!({"TargetValue": 2.0, "CustomizedMetricSpecification": {"Metrics": [
+            {"Id": "m1", "ReturnData": false, "MetricStat": {"Metric": {"MetricName": "Invocations",
+              "Namespace": "AWS/SageMaker"}, "Stat": "Sum"}},
+            {"Id": "e1", "Expression": "m1 / 60", "ReturnData": true}
+        ]}, "ScaleInCooldown": 300, "ScaleOutCooldown": 300, "DisableScaleIn": false}),
+        );
+        assert_eq!(canonical(&exact), canonical(&sent));
+        assert_eq!(canonical(&filled), canonical(&sent));
+        assert_eq!(canonical(&canonical(&sent)), canonical(&sent));
+        // A real difference still shows.
+        let mut other = filled.clone();
+        other
+            .customized_metric_specification
+            .as_mut()
+            .unwrap()
+            .metrics
+            .as_mut()
+            .unwrap()[1]
+            .return_data = Some(false);
+        assert_ne!(canonical(&other), canonical(&sent));
+    }
+
+    #[test]
+    fn same_metric_ignores_targets_and_timings() {
+        let a = parse(json!({"TargetValue": 70.0, "ScaleInCooldown": 60,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}));
+        let b = parse(json!({"TargetValue": 5.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}));
+        let c = parse(json!({"TargetValue": 5.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"}}));
+        assert!(same_metric(&a, &b));
+        assert!(!same_metric(&a, &c));
     }
 }

@@ -1,12 +1,15 @@
 //! One endpoint, end to end: read the truth, decide, diff, write what differs.
 //!
-//! The AWS critical path is at most four round trips: DescribeEndpoint ∥ ListTags →
-//! DescribeEndpointConfig ∥ DescribeScalableTargets ∥ DescribeScalingPolicies (per variant) →
-//! per variant in parallel: register → puts. In steady state it is the two read stages only.
+//! The AWS critical path is at most four round trips for a first attach: DescribeEndpoint ∥
+//! ListTags → DescribeEndpointConfig ∥ DescribeScalableTargets ∥ DescribeScalingPolicies ∥
+//! DescribeScheduledActions (per variant) → per variant in parallel: register → puts. In steady
+//! state it is the two read stages only. A decision that depends on who registered a target
+//! (deregistering it, or changing its bounds) reads that target's tags first: one more stage,
+//! never in steady state.
 
 use std::pin::pin;
 
-use futures_util::future::{Either, join_all, select, try_join_all, try_join3};
+use futures_util::future::{Either, join_all, select, try_join_all, try_join4};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -212,16 +215,22 @@ pub async fn prepare(
     if !matches!(intent, Intent::Detach) && !tags.iter().any(|(k, _)| k.starts_with(&lead)) {
         return skipped(format!("no `{lead}template` tag: not opted in"));
     }
-    // Stage 2: the endpoint config (instance types) ∥ what AAS holds for every variant.
+    // Stage 2: the endpoint config (instance types) ∥ what AAS holds for every variant:
+    // targets, policies, and the scheduled actions that may own the targets' bounds.
     let resource_ids: Vec<String> = described
         .variants
         .iter()
         .map(|(v, _)| plan::resource_id(name, v))
         .collect();
-    let (instance_types, targets, policies) = try_join3(
+    let (instance_types, targets, policies, scheduled) = try_join4(
         aws.instance_types(&described.config_name, dl),
         aws.describe_targets(&resource_ids, dl),
         try_join_all(resource_ids.iter().map(|id| aws.describe_policies(id, dl))),
+        try_join_all(
+            resource_ids
+                .iter()
+                .map(|id| aws.describe_scheduled_actions(id, dl)),
+        ),
     )
     .await?;
     let facts = EndpointFacts {
@@ -232,7 +241,7 @@ pub async fn prepare(
     let mut current = Current {
         targets,
         policies: policies.into_iter().flatten().collect(),
-        scheduled_actions: Vec::new(),
+        scheduled_actions: scheduled.into_iter().flatten().collect(),
     };
 
     let desired = match intent {
@@ -242,42 +251,50 @@ pub async fn prepare(
     if let Desired::NotOptedIn { reason } = &desired {
         return skipped(reason.clone());
     }
-    let detaching = desired == Desired::Detach;
-    if detaching {
-        // Deregistering deletes scheduled actions too: look before doing it.
-        let with_targets: Vec<&String> = resource_ids
-            .iter()
-            .filter(|id| current.targets.iter().any(|t| &t.key.resource_id == *id))
-            .collect();
-        current.scheduled_actions = try_join_all(
-            with_targets
-                .iter()
-                .map(|id| aws.describe_scheduled_actions(id, dl)),
-        )
-        .await?
-        .into_iter()
-        .flatten()
+    let mut variants = diff::diff(&facts, &desired, &current);
+    // Stage 3, only when a decision depends on who registered a target (deregistering it, or
+    // changing its bounds): read those targets' tags and decide again.
+    let unknown: Vec<diff::TargetKey> = variants
+        .iter()
+        .filter_map(|v| v.owner_unknown.clone())
         .collect();
+    if !unknown.is_empty() {
+        let targets: Vec<&mut diff::CurrentTarget> = current
+            .targets
+            .iter_mut()
+            .filter(|t| unknown.contains(&t.key))
+            .collect();
+        let owned = try_join_all(
+            targets
+                .iter()
+                .map(|t| aws.owns_target(t.arn.as_deref(), dl)),
+        )
+        .await?;
+        for (t, owned) in targets.into_iter().zip(owned) {
+            t.owned = Some(owned);
+        }
+        variants = diff::diff(&facts, &desired, &current);
     }
     Ok(Prepared::Ready(Plan {
         endpoint: name.to_string(),
-        detaching,
-        variants: diff::diff(&facts, &desired, &current),
+        detaching: desired == Desired::Detach,
+        variants,
     }))
 }
 
-/// Stage 3: each variant's writes in order; variants in parallel.
+/// The writes: each variant's in order, variants in parallel. A variant stops at its first
+/// failed write; a policy it deleted only to make room for the failed one is put back, so a
+/// switch that cannot complete leaves the old policy scaling.
 pub async fn execute(app: &App, plan: &Plan, dl: &Deadline) -> Result<Outcome, Failure> {
     let aws = &app.aws;
     let results = join_all(plan.variants.iter().map(|p| async move {
-        let mut done = 0;
-        for action in &p.actions {
+        for (done, action) in p.actions.iter().enumerate() {
             if let Err(e) = aws.apply(action, dl).await {
+                restore(aws, &p.actions[..done], dl).await;
                 return (done, Some(e));
             }
-            done += 1;
         }
-        (done, None)
+        (p.actions.len(), None)
     }))
     .await;
     let outcome = plan.outcome();
@@ -292,6 +309,94 @@ pub async fn execute(app: &App, plan: &Plan, dl: &Deadline) -> Result<Outcome, F
         done,
         errors,
     })
+}
+
+/// Puts back the policies `done` deleted to make room for a write that then failed.
+async fn restore(aws: &Aws, done: &[diff::Action], dl: &Deadline) {
+    for action in done {
+        if let diff::Action::DeleteScalingPolicy {
+            key,
+            policy_name,
+            restore: Some(config),
+        } = action
+        {
+            match aws.put_policy(key, policy_name, config, dl).await {
+                Ok(()) => tracing::warn!(
+                    resource_id = key.resource_id.as_str(),
+                    policy = policy_name.as_str(),
+                    "the new policy was refused; the old one is back in place"
+                ),
+                Err(e) => tracing::error!(
+                    resource_id = key.resource_id.as_str(),
+                    policy = policy_name.as_str(),
+                    error = %e,
+                    "the new policy was refused and the old one could not be put back"
+                ),
+            }
+        }
+    }
+}
+
+/// What `scaletag adopt` found and did, per scalable target of the endpoint's variants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Adoption {
+    pub endpoint: String,
+    /// Targets that now carry scaletag's owner tag.
+    pub adopted: Vec<String>,
+    /// Targets that already carried it.
+    pub already_owned: Vec<String>,
+    /// Targets AAS gives no ARN (registered before AAS had tags): they cannot carry a tag.
+    pub untaggable: Vec<String>,
+}
+
+/// Hands the endpoint's existing scalable targets over to scaletag: tags each one it does not
+/// own yet with the owner tag, so that `off` and `detach` may deregister it. Explicit only:
+/// scaletag never adopts a target by itself.
+pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Failure> {
+    let aws = &app.aws;
+    let Some(described) = aws.describe_endpoint(name, dl).await? else {
+        return Err(Failure::Aws(AwsError {
+            op: "DescribeEndpoint",
+            subject: name.to_string(),
+            attempts: 1,
+            deadline: false,
+            last: crate::retry::Failure::Service {
+                code: Some("ValidationException".into()),
+                message: Some(format!("Could not find endpoint \"{name}\".")),
+                status: 400,
+            },
+        }));
+    };
+    let ids: Vec<String> = described
+        .variants
+        .iter()
+        .map(|(v, _)| plan::resource_id(name, v))
+        .collect();
+    let targets = aws.describe_targets(&ids, dl).await?;
+    let owned = try_join_all(
+        targets
+            .iter()
+            .map(|t| aws.owns_target(t.arn.as_deref(), dl)),
+    )
+    .await?;
+    let mut adoption = Adoption {
+        endpoint: name.to_string(),
+        adopted: Vec::new(),
+        already_owned: Vec::new(),
+        untaggable: Vec::new(),
+    };
+    for (t, owned) in targets.iter().zip(owned) {
+        let id = t.key.resource_id.clone();
+        match (&t.arn, owned) {
+            (_, true) => adoption.already_owned.push(id),
+            (None, false) => adoption.untaggable.push(id),
+            (Some(arn), false) => {
+                aws.tag_owned(arn, dl).await?;
+                adoption.adopted.push(id);
+            }
+        }
+    }
+    Ok(adoption)
 }
 
 /// The endpoint's tags: from the read started in parallel when the event's ARN is the

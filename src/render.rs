@@ -162,6 +162,12 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
         };
         out.push_str(format!("  {} {what}", v.variant).trim_end());
         out.push('\n');
+        if !v.bounds_held_by.is_empty() {
+            out.push_str(&format!(
+                "    = bounds held by scheduled action {}\n",
+                v.bounds_held_by.join(", ")
+            ));
+        }
         for a in &v.actions {
             let sign = if a.is_removal() {
                 s.red("-")
@@ -176,6 +182,33 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
         }
     }
     out.push_str(&warnings_text(o.warnings.iter(), s));
+    out
+}
+
+/// `adopt`: which targets scaletag now owns.
+pub fn adoption_text(a: &crate::reconcile::Adoption, s: Style) -> String {
+    let mut out = format!(
+        "{}: {} adopted, {} already scaletag's\n",
+        s.bold(&a.endpoint),
+        plural(a.adopted.len(), "target", "targets"),
+        a.already_owned.len()
+    );
+    for id in &a.adopted {
+        out.push_str(&format!("  {} {id}\n", s.green("+")));
+    }
+    for id in &a.already_owned {
+        out.push_str(&format!("  = {id}\n"));
+    }
+    for id in &a.untaggable {
+        out.push_str(&format!(
+            "  {} {id}: AAS gives it no ARN (registered before AAS had tags), so it cannot be \
+             tagged; deregister and let scaletag register it\n",
+            s.red("!")
+        ));
+    }
+    if a.adopted.is_empty() && a.already_owned.is_empty() && a.untaggable.is_empty() {
+        out.push_str("no scalable targets registered for its variants\n");
+    }
     out
 }
 

@@ -1,5 +1,5 @@
 //! Every AWS error classified: retried with jittered backoff inside the deadline, treated as
-//! done, or reported at once (aws-facts §3).
+//! done, or reported at once (docs/aws-behaviour.md §3).
 //!
 //! The SDK's own retries are switched off (see `main`), so that every retry is visible here,
 //! bounded by the invocation's deadline, and covers the errors the SDK does not retry
@@ -25,6 +25,8 @@ pub enum Op {
     PutScalingPolicy,
     DeleteScalingPolicy,
     DeregisterScalableTarget,
+    ListTagsForResource,
+    TagResource,
 }
 
 impl Op {
@@ -41,6 +43,8 @@ impl Op {
             Op::PutScalingPolicy => "PutScalingPolicy",
             Op::DeleteScalingPolicy => "DeleteScalingPolicy",
             Op::DeregisterScalableTarget => "DeregisterScalableTarget",
+            Op::ListTagsForResource => "ListTagsForResource",
+            Op::TagResource => "TagResource",
         }
     }
 }
@@ -90,7 +94,7 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// The classification table of aws-facts §3.
+/// The classification table of docs/aws-behaviour.md §3.
 pub fn classify(op: Op, failure: &Failure) -> Class {
     let (code, message, status) = match failure {
         Failure::Transport(_) => return Class::Retry,
@@ -110,7 +114,6 @@ pub fn classify(op: Op, failure: &Failure) -> Class {
         | "Throttling"
         | "TooManyRequestsException"
         | "RequestLimitExceeded"
-        | "LimitExceededException"
         | "ConcurrentUpdateException"
         | "InternalServiceException"
         | "InternalFailure"
@@ -134,7 +137,8 @@ pub fn classify(op: Op, failure: &Failure) -> Class {
         {
             Class::NotFound
         }
-        // moto answers ValidationException where AWS answers ObjectNotFoundException (aws-facts §7).
+        // moto answers ValidationException where AWS answers ObjectNotFoundException
+        // (docs/aws-behaviour.md §7).
         "ValidationException"
             if (message.starts_with("No scaling policy found")
                 && op == Op::DeleteScalingPolicy)
@@ -150,7 +154,6 @@ pub fn classify(op: Op, failure: &Failure) -> Class {
 
 /// An AWS call that did not succeed, written for the operator.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{op} on {subject} failed{}: {last}", if *.attempts > 1 { format!(" after {} attempts{}", .attempts, if *.deadline { ", stopped before the invocation's deadline" } else { "" }) } else { String::new() })]
 pub struct AwsError {
     pub op: &'static str,
     pub subject: String,
@@ -158,6 +161,53 @@ pub struct AwsError {
     /// Whether retrying stopped because the deadline was near, not because the error was final.
     pub deadline: bool,
     pub last: Failure,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {} failed", self.op, self.subject)?;
+        if self.attempts > 1 {
+            write!(f, " after {} attempts", self.attempts)?;
+            if self.deadline {
+                f.write_str(", stopped before the invocation's deadline")?;
+            }
+        }
+        write!(f, ": {}", self.last)?;
+        if let Some(hint) = quota_hint(self.op, &self.last) {
+            write!(f, "\n  {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What to do about a quota AWS says was reached (`LimitExceededException`): retrying cannot
+/// help, so the message names the quota and the way out (docs/aws-behaviour.md §3).
+pub fn quota_hint(op: &str, failure: &Failure) -> Option<&'static str> {
+    let Failure::Service {
+        code: Some(code), ..
+    } = failure
+    else {
+        return None;
+    };
+    if code != "LimitExceededException" {
+        return None;
+    }
+    Some(match op {
+        "RegisterScalableTarget" => {
+            "an Application Auto Scaling quota was reached: scalable targets per account for SageMaker \
+             (500 by default). Deregister targets that are no longer used, or request a higher \
+             \"Scalable targets for SageMaker\" quota in Service Quotas (service: Application Auto Scaling)."
+        }
+        "PutScalingPolicy" => {
+            "an Application Auto Scaling quota was reached: scaling policies per scalable target \
+             (50, not adjustable). Delete policies this target no longer needs; scaletag never \
+             deletes policies it did not create."
+        }
+        _ => {
+            "an Application Auto Scaling quota was reached; see Service Quotas (service: \
+             Application Auto Scaling) for the quota and its current value."
+        }
+    })
 }
 
 /// When an invocation must be done. Retries stop early enough to report before it.
@@ -194,6 +244,12 @@ pub fn backoff(attempt: u32) -> Duration {
 
 /// The shortest time worth starting another attempt with.
 const MIN_ATTEMPT: Duration = Duration::from_millis(250);
+
+/// The longest one attempt may take before it is abandoned and retried. SageMaker and
+/// Application Auto Scaling control-plane calls answer in well under a second; a call still
+/// silent after this is hung (a lost connection, a stalled load balancer), and waiting longer
+/// would spend the invocation's whole budget on it (docs/aws-behaviour.md §3).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The result of a call: the output, or "not there" for a classified NotFound.
 pub enum Called<T> {
@@ -238,10 +294,17 @@ where
     loop {
         attempts += 1;
         let remaining = deadline.remaining();
-        let last = match tokio::time::timeout(remaining, attempt()).await {
+        let limit = remaining.min(ATTEMPT_TIMEOUT);
+        let last = match tokio::time::timeout(limit, attempt()).await {
             Ok(Ok(out)) => return Ok(Called::Done(out)),
             Ok(Err(e)) => failure(&e),
-            Err(_) => Failure::Transport("no answer before the invocation's deadline".into()),
+            Err(_) if limit < ATTEMPT_TIMEOUT => {
+                Failure::Transport("no answer before the invocation's deadline".into())
+            }
+            Err(_) => Failure::Transport(format!(
+                "no answer within {} s; the attempt was abandoned",
+                ATTEMPT_TIMEOUT.as_secs()
+            )),
         };
         let error = |deadline| AwsError {
             op: op.name(),
@@ -296,7 +359,12 @@ mod tests {
             (
                 Op::PutScalingPolicy,
                 service("LimitExceededException", "quota", 400),
-                Retry,
+                Fail,
+            ),
+            (
+                Op::RegisterScalableTarget,
+                service("LimitExceededException", "quota", 400),
+                Fail,
             ),
             (
                 Op::PutScalingPolicy,
@@ -365,6 +433,59 @@ mod tests {
         }
     }
 
+    type DescribeError = aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointError;
+
+    /// A call that never answers is abandoned after [`ATTEMPT_TIMEOUT`] and tried again,
+    /// instead of waiting out the whole budget. (Tokio's clock is paused: no real waiting.)
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_attempt_is_abandoned_and_retried() {
+        let dl = Deadline::after(Duration::from_secs(3600));
+        let started = tokio::time::Instant::now();
+        let mut attempts = 0;
+        let r = call(Op::DescribeEndpoint, "ep", &dl, || {
+            attempts += 1;
+            let hang = attempts == 1;
+            async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, SdkError<DescribeError, HttpResponse>>("answer")
+            }
+        })
+        .await;
+        assert!(matches!(r, Ok(Called::Done("answer"))));
+        assert_eq!(attempts, 2);
+        let waited = started.elapsed();
+        assert!(
+            waited >= ATTEMPT_TIMEOUT && waited < ATTEMPT_TIMEOUT + Duration::from_secs(6),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quota_error_is_not_retried() {
+        let dl = Deadline::after(Duration::from_secs(60));
+        let mut attempts = 0;
+        let r: Result<Called<()>, AwsError> = call(Op::RegisterScalableTarget, "t", &dl, || {
+            attempts += 1;
+            async {
+                let e = aws_sdk_sagemaker::error::ErrorMetadata::builder()
+                    .code("LimitExceededException")
+                    .message("You have reached the maximum number of scalable targets")
+                    .build();
+                let raw = HttpResponse::new(
+                    aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                    aws_smithy_types::body::SdkBody::empty(),
+                );
+                Err(SdkError::service_error(DescribeError::generic(e), raw))
+            }
+        })
+        .await;
+        assert_eq!(attempts, 1);
+        let e = r.err().expect("fails at once");
+        assert!(e.to_string().contains("Service Quotas"), "{e}");
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         for attempt in 1..30 {
@@ -373,6 +494,46 @@ mod tests {
             assert!(d >= Duration::from_millis(50));
         }
         assert!(backoff(12) >= Duration::from_millis(2_500));
+    }
+
+    #[test]
+    fn a_quota_error_names_the_quota_and_the_way_out() {
+        let e = AwsError {
+            op: "RegisterScalableTarget",
+            subject: "endpoint/e/variant/v".into(),
+            attempts: 1,
+            deadline: false,
+            last: service(
+                "LimitExceededException",
+                "You have reached the maximum number of scalable targets",
+                400,
+            ),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("RegisterScalableTarget on endpoint/e/variant/v failed: LimitExceededException (HTTP 400): You have reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scalable targets per account for SageMaker"),
+            "{text}"
+        );
+        assert!(text.contains("Service Quotas"), "{text}");
+        let e = AwsError {
+            op: "PutScalingPolicy",
+            ..e
+        };
+        assert!(
+            e.to_string()
+                .contains("scaling policies per scalable target (50, not adjustable)")
+        );
+        assert_eq!(
+            quota_hint(
+                "PutScalingPolicy",
+                &service("ThrottlingException", "x", 400)
+            ),
+            None
+        );
     }
 
     #[test]

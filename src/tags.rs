@@ -2,7 +2,7 @@
 //!
 //! Every tag under the prefix must be one scaletag knows, with a value that parses; anything
 //! else is a [`Problem`] naming the tag, so a typo like `autoscaling:max-capcity` is caught.
-//! Tag values can only hold letters, digits, spaces and `_ . : / = + - @` (aws-facts §4), so
+//! Tag values can only hold letters, digits, spaces and `_ . : / = + - @` (docs/aws-behaviour.md §4), so
 //! every value here is a plain word or number.
 
 use std::collections::BTreeMap;

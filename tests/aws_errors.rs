@@ -1,4 +1,4 @@
-//! AWS's real error shapes, which moto does not reproduce (aws-facts §7), through the whole
+//! AWS's real error shapes, which moto does not reproduce (docs/aws-behaviour.md §7), through the whole
 //! reconcile path with aws-smithy-mocks: raw HTTP error responses as AWS sends them, parsed
 //! by the real SDK, classified by scaletag.
 
@@ -94,12 +94,15 @@ fn empty_aas_reads() -> Vec<Rule> {
     use aas::operation::{
         describe_scalable_targets::DescribeScalableTargetsOutput,
         describe_scaling_policies::DescribeScalingPoliciesOutput,
+        describe_scheduled_actions::DescribeScheduledActionsOutput,
     };
     vec![
         mock!(aas::Client::describe_scalable_targets)
             .then_output(|| DescribeScalableTargetsOutput::builder().build()),
         mock!(aas::Client::describe_scaling_policies)
             .then_output(|| DescribeScalingPoliciesOutput::builder().build()),
+        mock!(aas::Client::describe_scheduled_actions)
+            .then_output(|| DescribeScheduledActionsOutput::builder().build()),
     ]
 }
 
@@ -255,14 +258,72 @@ async fn failed_resource_access_is_retried_only_when_cloudwatch_throttles() {
 }
 
 #[tokio::test]
-async fn quota_and_conflicts_stop_before_the_deadline() {
+async fn a_quota_fails_at_once_and_names_the_quota() {
     let register = mock!(aas::Client::register_scalable_target)
         .sequence()
         .http_response(|| {
             aws_error(
                 400,
                 "LimitExceededException",
-                "Scaling policy limit exceeded",
+                "You have reached the maximum number of scalable targets",
+            )
+        })
+        .repeatedly()
+        .build();
+    let mut rules = empty_aas_reads();
+    rules.extend([register.clone(), put_ok()]);
+    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let message = run(&app, Duration::from_secs(10))
+        .await
+        .expect_err("fails")
+        .to_string();
+    assert_eq!(register.num_calls(), 1, "a quota is not retried");
+    assert!(
+        message.contains("failed: LimitExceededException (HTTP 400): You have reached"),
+        "{message}"
+    );
+    assert!(
+        message.contains("scalable targets per account for SageMaker (500 by default)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_target_created_meanwhile_is_registered_without_tags() {
+    // The first register (with the owner tag) finds the target already there: an earlier
+    // attempt whose answer was lost, or another owner. AWS takes tags only at creation.
+    let untagged = mock!(aas::Client::register_scalable_target)
+        .match_requests(|r| r.tags().is_none())
+        .then_output(registered);
+    let tagged = mock!(aas::Client::register_scalable_target)
+        .match_requests(|r| {
+            r.tags()
+                .is_some_and(|t| t.get("managed-by").map(String::as_str) == Some("scaletag"))
+        })
+        .then_http_response(|| {
+            aws_error(
+                400,
+                "ValidationException",
+                "The scalable target that you tried to tag already exists.",
+            )
+        });
+    let mut rules = empty_aas_reads();
+    rules.extend([tagged.clone(), untagged.clone(), put_ok()]);
+    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let out = run(&app, Duration::from_secs(10)).await.expect("applied");
+    assert_eq!(out.outcome, Kind::Applied);
+    assert_eq!((tagged.num_calls(), untagged.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn conflicts_stop_before_the_deadline() {
+    let register = mock!(aas::Client::register_scalable_target)
+        .sequence()
+        .http_response(|| {
+            aws_error(
+                400,
+                "ConcurrentUpdateException",
+                "There is already a pending update",
             )
         })
         .repeatedly()
@@ -275,7 +336,7 @@ async fn quota_and_conflicts_stop_before_the_deadline() {
     let message = run(&app, budget).await.expect_err("fails").to_string();
     assert!(started.elapsed() < budget, "took {:?}", started.elapsed());
     assert!(
-        message.contains("stopped before the invocation's deadline: LimitExceededException"),
+        message.contains("stopped before the invocation's deadline: ConcurrentUpdateException"),
         "{message}"
     );
     assert!(
@@ -285,8 +346,9 @@ async fn quota_and_conflicts_stop_before_the_deadline() {
     );
 }
 
-#[tokio::test]
-async fn detach_treats_already_gone_as_done() {
+/// A detach over one registered target with scaletag's policy on it; `owner_tags` are the
+/// target's tags. Returns (delete calls, deregister calls, outcome).
+async fn detach_with(owner_tags: &[(&str, &str)]) -> (usize, usize, scaletag::outcome::Outcome) {
     use aas::operation::{
         describe_scalable_targets::DescribeScalableTargetsOutput,
         describe_scaling_policies::DescribeScalingPoliciesOutput,
@@ -304,6 +366,7 @@ async fn detach_treats_already_gone_as_done() {
                     .min_capacity(1)
                     .max_capacity(4)
                     .role_arn("arn:role")
+                    .scalable_target_arn("arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sm0123")
                     .creation_time(aws_smithy_types::DateTime::from_secs(0))
                     .build()
                     .expect("target"),
@@ -334,19 +397,56 @@ async fn detach_treats_already_gone_as_done() {
     let deregister = mock!(aas::Client::deregister_scalable_target).then_http_response(|| {
         aws_error(400, "ObjectNotFoundException", "No scalable target found")
     });
+    let tags: std::collections::HashMap<String, String> = owner_tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let target_tags = mock!(aas::Client::list_tags_for_resource)
+        .match_requests(|r| {
+            r.resource_arn()
+                == Some(
+                    "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sm0123",
+                )
+        })
+        .then_output(move || {
+            aas::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
+                .set_tags(Some(tags.clone()))
+                .build()
+        });
     let app = app(
         &sagemaker_rules("off", Kind2::Instances),
         &[
             targets,
             policies,
             scheduled,
+            target_tags,
             delete.clone(),
             deregister.clone(),
         ],
     );
     let out = run(&app, Duration::from_secs(10)).await.expect("detached");
+    (delete.num_calls(), deregister.num_calls(), out)
+}
+
+#[tokio::test]
+async fn detach_treats_already_gone_as_done() {
+    let (deleted, deregistered, out) = detach_with(&[("managed-by", "scaletag")]).await;
     assert_eq!(out.outcome, Kind::Detached);
-    assert_eq!((delete.num_calls(), deregister.num_calls()), (1, 1));
+    assert_eq!((deleted, deregistered), (1, 1));
+}
+
+#[tokio::test]
+async fn detach_never_deregisters_a_target_another_owner_registered() {
+    let (deleted, deregistered, out) = detach_with(&[("owner", "cloudformation")]).await;
+    assert_eq!(out.outcome, Kind::Detached);
+    assert_eq!((deleted, deregistered), (1, 0));
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("stays registered: scaletag did not register it")),
+        "{:?}",
+        out.warnings
+    );
 }
 
 #[tokio::test]

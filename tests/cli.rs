@@ -37,7 +37,8 @@ fn plan_prints_the_exact_requests_and_writes_nothing() {
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(register).unwrap(),
         json!({"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/cli-plan/variant/AllTraffic",
-               "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "MinCapacity": 1, "MaxCapacity": 4})
+               "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "MinCapacity": 1, "MaxCapacity": 4,
+               "Tags": {"managed-by": "scaletag"}})
     );
     assert!(
         out.contains("+ aws application-autoscaling put-scaling-policy"),

@@ -42,8 +42,8 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
         ["PutScalingPolicy", "RegisterScalableTarget"]
     );
     // DescribeEndpoint, ListTags, DescribeEndpointConfig, DescribeScalableTargets,
-    // DescribeScalingPolicies, then the two writes: no call more.
-    assert_eq!(h.proxy.calls().len(), 7, "{:?}", h.proxy.ops());
+    // DescribeScalingPolicies, DescribeScheduledActions, then the two writes: no call more.
+    assert_eq!(h.proxy.calls().len(), 8, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -83,7 +83,7 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
             "steady state wrote: {:?}",
             h.proxy.ops()
         );
-        assert_eq!(h.proxy.calls().len(), 5, "{:?}", h.proxy.ops());
+        assert_eq!(h.proxy.calls().len(), 6, "{:?}", h.proxy.ops());
         assert_eq!(
             h.proxy.depth(),
             2,
@@ -126,9 +126,9 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "applied");
     assert_eq!(h.proxy.writes().len(), 6);
-    // Two reads, DescribeEndpointConfig, one DescribeScalableTargets for all variants and a
-    // DescribeScalingPolicies each.
-    assert_eq!(h.proxy.calls().len(), 8 + 6, "{:?}", h.proxy.ops());
+    // Two reads, DescribeEndpointConfig, one DescribeScalableTargets for all variants, and a
+    // DescribeScalingPolicies and a DescribeScheduledActions each.
+    assert_eq!(h.proxy.calls().len(), 12 + 6, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -170,7 +170,7 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     let again = ok(h.invoke(&event));
     assert_eq!(again["outcome"], "unchanged");
     assert!(h.proxy.writes().is_empty());
-    assert_eq!(h.proxy.calls().len(), 8, "{:?}", h.proxy.ops());
+    assert_eq!(h.proxy.calls().len(), 12, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         2,

@@ -146,6 +146,21 @@ fn violations(cfn: &Value) -> Vec<String> {
             {
                 found.push(format!("{a} without the sagemaker namespace condition"));
             }
+            if a.starts_with("application-autoscaling:")
+                && !a.contains(":Describe")
+                && !text(&s["Resource"]).contains(":scalable-target/*")
+            {
+                found.push(format!("{a} beyond scalable targets"));
+            }
+            let tag_keys = &s["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"];
+            if (a == "application-autoscaling:TagResource"
+                || a == "application-autoscaling:RegisterScalableTarget")
+                && list(tag_keys) != [serde_json::json!("managed-by")]
+            {
+                found.push(format!(
+                    "{a} may write tag keys other than scaletag's owner tag"
+                ));
+            }
             if a == "iam:CreateServiceLinkedRole"
                 && s["Condition"]["StringLike"]["iam:AWSServiceName"]
                     != "sagemaker.application-autoscaling.amazonaws.com"
@@ -210,6 +225,22 @@ fn the_least_privilege_check_catches_each_widening() {
                         s.as_object_mut().unwrap().remove("Condition");
                     }
                 }
+            }),
+        ),
+        (
+            "tag keys other than",
+            Box::new(|st: &mut Value| {
+                for s in st.as_array_mut().unwrap() {
+                    if s["Sid"] == "TargetOwnership" {
+                        s.as_object_mut().unwrap().remove("Condition");
+                    }
+                }
+            }),
+        ),
+        (
+            "beyond scalable targets",
+            Box::new(|st: &mut Value| {
+                st.as_array_mut().unwrap().push(serde_json::json!({"Effect": "Allow", "Action": "application-autoscaling:UntagResource", "Resource": "*"}))
             }),
         ),
         (

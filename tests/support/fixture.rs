@@ -12,6 +12,8 @@ use super::{Function, Proxy, REGION, RuntimeApi, moto_port};
 pub enum Variant {
     Instances(&'static str, &'static str),
     Serverless(&'static str, Option<i32>),
+    /// A shadow variant on instances (ShadowProductionVariants).
+    Shadow(&'static str, &'static str),
 }
 
 /// What AAS holds for an endpoint, in a form tests can compare.
@@ -76,33 +78,37 @@ impl Fixture {
                 .send()
                 .await
                 .expect("create model");
-            let pvs: Vec<t::ProductionVariant> = variants
-                .iter()
-                .map(|v| match v {
-                    Variant::Instances(n, ty) => t::ProductionVariant::builder()
+            let pv = |v: &Variant| match v {
+                Variant::Instances(n, ty) | Variant::Shadow(n, ty) => {
+                    t::ProductionVariant::builder()
                         .variant_name(*n)
                         .model_name(format!("{name}-model"))
                         .instance_type(t::ProductionVariantInstanceType::from(*ty))
                         .initial_instance_count(1)
                         .initial_variant_weight(1.0)
-                        .build(),
-                    Variant::Serverless(n, pc) => t::ProductionVariant::builder()
-                        .variant_name(*n)
-                        .model_name(format!("{name}-model"))
-                        .serverless_config(
-                            t::ProductionVariantServerlessConfig::builder()
-                                .memory_size_in_mb(2048)
-                                .max_concurrency(20)
-                                .set_provisioned_concurrency(*pc)
-                                .build(),
-                        )
-                        .build(),
-                })
-                .collect();
+                        .build()
+                }
+                Variant::Serverless(n, pc) => t::ProductionVariant::builder()
+                    .variant_name(*n)
+                    .model_name(format!("{name}-model"))
+                    .serverless_config(
+                        t::ProductionVariantServerlessConfig::builder()
+                            .memory_size_in_mb(2048)
+                            .max_concurrency(20)
+                            .set_provisioned_concurrency(*pc)
+                            .build(),
+                    )
+                    .build(),
+            };
+            let (shadows, pvs): (Vec<&Variant>, Vec<&Variant>) = variants
+                .iter()
+                .partition(|v| matches!(v, Variant::Shadow(..)));
+            let shadows: Vec<t::ProductionVariant> = shadows.into_iter().map(pv).collect();
             self.sm
                 .create_endpoint_config()
                 .endpoint_config_name(format!("{name}-config"))
-                .set_production_variants(Some(pvs))
+                .set_production_variants(Some(pvs.into_iter().map(pv).collect()))
+                .set_shadow_production_variants((!shadows.is_empty()).then_some(shadows))
                 .send()
                 .await
                 .expect("create endpoint config");
@@ -236,6 +242,62 @@ impl Fixture {
                 .send()
                 .await
                 .expect("register");
+        })
+    }
+
+    /// A scheduled action on a variant's instance count, as an operator would put one.
+    pub fn schedule(&self, resource_id: &str, name: &str, min: i32, max: i32) {
+        use aas::types as t;
+        self.rt.block_on(async {
+            self.aas
+                .put_scheduled_action()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(resource_id)
+                .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                .scheduled_action_name(name)
+                .schedule("cron(0 8 ? * MON-FRI *)")
+                .scalable_target_action(
+                    t::ScalableTargetAction::builder()
+                        .min_capacity(min)
+                        .max_capacity(max)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("put scheduled action");
+        })
+    }
+
+    /// The tags on a variant's scalable target (`None`: no target, or one without an ARN).
+    pub fn target_tags(&self, resource_id: &str) -> Option<Vec<(String, String)>> {
+        self.rt.block_on(async {
+            let out = self
+                .aas
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_ids(resource_id)
+                .send()
+                .await
+                .expect("describe targets");
+            let arn = out
+                .scalable_targets()
+                .iter()
+                .find(|t| t.resource_id() == resource_id)?
+                .scalable_target_arn()?
+                .to_string();
+            let tags = self
+                .aas
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .expect("list target tags");
+            let mut tags: Vec<(String, String)> = tags
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            tags.sort();
+            Some(tags)
         })
     }
 

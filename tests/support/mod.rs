@@ -98,8 +98,12 @@ struct Faults {
     seen: usize,
     /// A seeded random schedule of faults, for the fault-injection test.
     plan: Option<(FaultPlan, fastrand::Rng)>,
-    /// Calls to these operations are held this long, then dropped unsent: AWS too slow to answer.
-    hang: Vec<(String, Duration)>,
+    /// Calls to these operations are held this long, then dropped unsent: AWS too slow to
+    /// answer. The count, when given, is how many calls still hang.
+    hang: Vec<(String, Duration, Option<usize>)>,
+    /// Calls to an operation whose body contains a string get AWS's error instead of moto's
+    /// answer: (operation, needle, code, message).
+    refuse: Vec<(String, String, String, String)>,
     injected: BTreeMap<&'static str, usize>,
     requests: usize,
 }
@@ -115,8 +119,10 @@ pub struct FaultPlan {
 }
 
 /// One injected misbehaviour.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Fault {
+    /// An error AWS answers for this request: (code, message), HTTP 400.
+    Refuse(String, String),
     Throttling,
     ConcurrentUpdate,
     Internal,
@@ -131,8 +137,9 @@ enum Fault {
 }
 
 impl Fault {
-    fn name(self) -> &'static str {
+    fn name(&self) -> &'static str {
         match self {
+            Fault::Refuse(..) => "refused",
             Fault::Throttling => "ThrottlingException",
             Fault::ConcurrentUpdate => "ConcurrentUpdateException",
             Fault::Internal => "InternalServiceException (500)",
@@ -146,10 +153,26 @@ impl Fault {
 }
 
 impl Faults {
-    fn pick(&mut self, op: &str, aas: bool) -> Option<Fault> {
+    fn pick(&mut self, op: &str, aas: bool, body: &[u8]) -> Option<Fault> {
         self.requests += 1;
-        if let Some((_, d)) = self.hang.iter().find(|(o, _)| o == op) {
+        let text = String::from_utf8_lossy(body);
+        if let Some((_, _, code, message)) = self
+            .refuse
+            .iter()
+            .find(|(o, needle, _, _)| o == op && text.contains(needle.as_str()))
+        {
+            *self.injected.entry("refused").or_default() += 1;
+            return Some(Fault::Refuse(code.clone(), message.clone()));
+        }
+        if let Some((_, d, left)) = self
+            .hang
+            .iter_mut()
+            .find(|(o, _, left)| o == op && *left != Some(0))
+        {
             let d = *d;
+            if let Some(n) = left {
+                *n -= 1;
+            }
             *self.injected.entry(Fault::Hang(d).name()).or_default() += 1;
             return Some(Fault::Hang(d));
         }
@@ -230,10 +253,33 @@ impl Proxy {
     /// Holds every call to `op` for `delay`, then drops it unsent (empty: stop).
     pub fn hang(&self, op: &str, delay: Option<Duration>) {
         let mut f = self.faults.lock().expect("faults");
-        f.hang.retain(|(o, _)| o != op);
+        f.hang.retain(|(o, _, _)| o != op);
         if let Some(d) = delay {
-            f.hang.push((op.to_string(), d));
+            f.hang.push((op.to_string(), d, None));
         }
+    }
+
+    /// Holds the next `times` calls to `op` for `delay`, then drops them unsent.
+    pub fn hang_next(&self, op: &str, delay: Duration, times: usize) {
+        let mut f = self.faults.lock().expect("faults");
+        f.hang.retain(|(o, _, _)| o != op);
+        f.hang.push((op.to_string(), delay, Some(times)));
+    }
+
+    /// Answers every call to `op` whose request body contains `needle` with AWS's error
+    /// `code` (HTTP 400), as AWS does when it refuses a request that moto accepts.
+    pub fn refuse(&self, op: &str, needle: &str, code: &str, message: &str) {
+        self.faults.lock().expect("faults").refuse.push((
+            op.to_string(),
+            needle.to_string(),
+            code.to_string(),
+            message.to_string(),
+        ));
+    }
+
+    /// Stops every refusal.
+    pub fn stop_refusing(&self) {
+        self.faults.lock().expect("faults").refuse.clear();
     }
 
     /// Every request the proxy received, answered or not.
@@ -329,7 +375,7 @@ fn proxy_connection(
             .header("x-amz-target")
             .is_some_and(|t| t.starts_with("AnyScaleFrontendService."));
         // Decide under the lock (the schedule is seeded), act outside it.
-        let fault = faults.lock().expect("faults").pick(&op, aas);
+        let fault = faults.lock().expect("faults").pick(&op, aas, &req.body);
         let error = |status: u16, code: &str, message: &str| {
             Ok((
                 status,
@@ -343,6 +389,7 @@ fn proxy_connection(
         let upstream_addr = format!("127.0.0.1:{upstream}");
         let forwarded = match fault {
             None => http::forward(&upstream_addr, &req),
+            Some(Fault::Refuse(code, message)) => error(400, &code, &message),
             Some(Fault::Throttling) => error(400, "ThrottlingException", "Rate exceeded"),
             Some(Fault::ConcurrentUpdate) => error(
                 400,
