@@ -231,11 +231,18 @@ fn config_variants(resources: &serde_norway::Mapping, name: &Yaml) -> Option<Vec
     if config.get("Type").and_then(Yaml::as_str) != Some("AWS::SageMaker::EndpointConfig") {
         return None;
     }
-    config
-        .get("Properties")?
+    let properties = config.get("Properties")?;
+    // Shadow variants are variants like the others (docs/aws-behaviour.md §8).
+    let shadows = properties
+        .get("ShadowProductionVariants")
+        .and_then(Yaml::as_sequence)
+        .map(|s| s.as_slice())
+        .unwrap_or_default();
+    properties
         .get("ProductionVariants")?
         .as_sequence()?
         .iter()
+        .chain(shadows)
         .map(|v| {
             let name = v.get("VariantName")?.as_str()?.to_string();
             let kind = match v.get("ServerlessConfig") {
@@ -332,6 +339,29 @@ Resources:
                 && e.message
                     .contains("no variant `Blue` (its variants: AllTraffic)")
         }));
+    }
+
+    #[test]
+    fn a_tag_naming_a_shadow_variant_is_valid() {
+        let text = r#"
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties:
+      ProductionVariants:
+        - {VariantName: AllTraffic, ModelName: m, InstanceType: ml.m5.large, InitialInstanceCount: 1}
+      ShadowProductionVariants:
+        - {VariantName: Shadow, ModelName: m2, InstanceType: ml.trn1.2xlarge, InitialInstanceCount: 1}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      Tags:
+        - {Key: autoscaling:template, Value: default}
+        - {Key: "autoscaling:variant:Shadow:template", Value: "off"}
+"#;
+        let f = check(text);
+        assert!(f.iter().all(|f| f.severity != Severity::Error), "{f:?}");
     }
 
     #[test]
