@@ -29,6 +29,15 @@ fn aws_error(status: u16, code: &str, message: &str) -> HttpResponse {
     )
 }
 
+/// AWS's answer while another update of the same target is still in progress.
+fn pending_update() -> HttpResponse {
+    aws_error(
+        400,
+        "ConcurrentUpdateException",
+        "There is already a pending update",
+    )
+}
+
 enum Kind2 {
     Instances,
     ProvisionedConcurrency,
@@ -180,13 +189,7 @@ async fn put_right_after_register_retries_object_not_found() {
 async fn concurrent_update_throttling_and_internal_errors_are_retried() {
     let register = mock!(aas::Client::register_scalable_target)
         .sequence()
-        .http_response(|| {
-            aws_error(
-                400,
-                "ConcurrentUpdateException",
-                "There is already a pending update",
-            )
-        })
+        .http_response(pending_update)
         .http_response(|| aws_error(400, "ThrottlingException", "Rate exceeded"))
         .http_response(|| aws_error(500, "InternalServiceException", "internal error"))
         .http_status(503, None)
@@ -319,13 +322,7 @@ async fn a_target_created_meanwhile_is_registered_without_tags() {
 async fn conflicts_stop_before_the_deadline() {
     let register = mock!(aas::Client::register_scalable_target)
         .sequence()
-        .http_response(|| {
-            aws_error(
-                400,
-                "ConcurrentUpdateException",
-                "There is already a pending update",
-            )
-        })
+        .http_response(pending_update)
         .repeatedly()
         .build();
     let mut rules = empty_aas_reads();
