@@ -232,6 +232,15 @@ fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
+/// Prints `value` as JSON for scripts, or as `text` renders it for people.
+fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) {
+    if json {
+        print_json(value);
+    } else {
+        print!("{}", text(value));
+    }
+}
+
 async fn execute(cli: &Cli, style: Style) -> Result<ExitCode, String> {
     let json = cli.output == Output::Json;
     match &cli.command {
@@ -300,11 +309,7 @@ async fn execute(cli: &Cli, style: Style) -> Result<ExitCode, String> {
             let adoption = reconcile::adopt(&app, endpoint, &dl)
                 .await
                 .map_err(|e| e.to_string())?;
-            if json {
-                print_json(&adoption);
-            } else {
-                print!("{}", render::adoption_text(&adoption, style));
-            }
+            emit(json, &adoption, |v| render::adoption_text(v, style));
             Ok(if adoption.untaggable.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -338,11 +343,7 @@ async fn execute(cli: &Cli, style: Style) -> Result<ExitCode, String> {
             )
             .await
             .map_err(|e| e.to_string())?;
-            if json {
-                print_json(&report);
-            } else {
-                print!("{}", render::sweep_text(&report, style));
-            }
+            emit(json, &report, |v| render::sweep_text(v, style));
             let failed = report
                 .results
                 .iter()

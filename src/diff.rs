@@ -219,10 +219,13 @@ pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<
         Desired::Manage(variants) => variants
             .iter()
             .flat_map(|v| match v {
+                VariantDesire::Scale(spec) => vec![manage(spec, current)],
+                VariantDesire::Leave { variant, reason } => {
+                    vec![leave(&facts.name, variant, reason, current)]
+                }
                 VariantDesire::Detach { variant } => {
                     detach(&plan::resource_id(&facts.name, variant), variant, current)
                 }
-                _ => vec![manage(&facts.name, v, current)],
             })
             .collect(),
         Desired::Detach => facts
@@ -264,16 +267,7 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn manage(endpoint: &str, desire: &VariantDesire, current: &Current) -> VariantPlan {
-    let spec = match desire {
-        VariantDesire::Scale(spec) => spec,
-        VariantDesire::Leave { variant, reason } => {
-            return leave(endpoint, variant, reason, current);
-        }
-        VariantDesire::Detach { variant } => {
-            return leave(endpoint, variant, "detached", current);
-        }
-    };
+fn manage(spec: &plan::ScalingSpec, current: &Current) -> VariantPlan {
     let key = TargetKey {
         resource_id: spec.resource_id.clone(),
         dimension: spec.dimension,

@@ -46,6 +46,9 @@ pub enum Failure {
         done: usize,
         errors: Vec<AwsError>,
     },
+    /// A command named an endpoint that does not exist (the Lambda skips those instead).
+    #[error("endpoint `{0}` does not exist in this account and region")]
+    NoEndpoint(String),
 }
 
 /// A future raced against another: still running, or already finished.
@@ -61,7 +64,9 @@ impl Failure {
         match self {
             Failure::Event(_) => "scaletag.InvalidEvent",
             Failure::Rejected(_) => "scaletag.InvalidTags",
-            Failure::Aws(_) | Failure::Partial { .. } => "scaletag.AwsError",
+            Failure::Aws(_) | Failure::Partial { .. } | Failure::NoEndpoint(_) => {
+                "scaletag.AwsError"
+            }
         }
     }
 }
@@ -355,17 +360,7 @@ pub struct Adoption {
 pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Failure> {
     let aws = &app.aws;
     let Some(described) = aws.describe_endpoint(name, dl).await? else {
-        return Err(Failure::Aws(AwsError {
-            op: "DescribeEndpoint",
-            subject: name.to_string(),
-            attempts: 1,
-            deadline: false,
-            last: crate::retry::Failure::Service {
-                code: Some("ValidationException".into()),
-                message: Some(format!("Could not find endpoint \"{name}\".")),
-                status: 400,
-            },
-        }));
+        return Err(Failure::NoEndpoint(name.to_string()));
     };
     let ids: Vec<String> = described
         .variants
