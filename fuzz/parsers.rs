@@ -4,13 +4,12 @@
 //! Run with `scripts/fuzz [SECONDS]`.
 
 use scaletag::catalog::Catalog;
-use scaletag::plan::{self, EndpointFacts, Settings, VariantFacts, VariantKind};
+use scaletag::desire::{self, EndpointFacts, Settings, VariantFacts, VariantKind};
 use scaletag::{check, event, tags};
 
 fn facts() -> EndpointFacts {
     EndpointFacts {
         name: "fuzz".into(),
-        arn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fuzz".into(),
         variants: vec![
             VariantFacts {
                 name: "A".into(),
@@ -52,7 +51,7 @@ fn main() {
                     // Every template the parser accepts is one plan can use.
                     for t in c.templates() {
                         let tags = vec![("autoscaling:template".to_string(), t.name.clone())];
-                        let _ = plan::desire(&facts(), &tags, &c, &settings);
+                        let _ = desire::desire(&facts(), &tags, &c, &settings);
                     }
                 }
             }
@@ -62,7 +61,7 @@ fn main() {
                     .filter_map(|l| l.split_once('='))
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
-                let _ = plan::desire(&facts(), &set, &catalog, &settings);
+                let _ = desire::desire(&facts(), &set, &catalog, &settings);
                 for (_, v) in &set {
                     // What parses renders back to itself.
                     if let Ok(n) = tags::integer(v, 0) {

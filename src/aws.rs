@@ -7,10 +7,10 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_sagemaker as sagemaker;
 
+use crate::desire::{VariantFacts, VariantKind};
 use crate::diff::{Action, CurrentPolicy, CurrentTarget, OWNER_TAG, TargetKey};
-use crate::plan::{VariantFacts, VariantKind};
 use crate::policy::{self, Dimension, TargetTracking};
-use crate::retry::{AwsError, Called, Deadline, Failure, Op, call};
+use crate::retry::{AwsError, Called, Deadline, Fault, Op, call};
 
 /// SDK clients, built once per process and shared across invocations.
 #[derive(Clone, Debug)]
@@ -461,7 +461,7 @@ impl Aws {
             subject: subject.to_string(),
             attempts: 0,
             deadline: false,
-            last: Failure::Local(e.to_string()),
+            last: Fault::Local(e.to_string()),
         })?;
         call(Op::PutScalingPolicy, subject, dl, || {
             self.aas
@@ -480,81 +480,32 @@ impl Aws {
 }
 
 /// AWS's answer to `Tags` on a `RegisterScalableTarget` for a target that already exists.
-fn target_exists(failure: &Failure) -> bool {
-    matches!(failure, Failure::Service { code: Some(code), message: Some(message), .. }
+fn target_exists(failure: &Fault) -> bool {
+    matches!(failure, Fault::Service { code: Some(code), message: Some(message), .. }
         if code == "ValidationException" && message.contains("already exists"))
 }
 
 type SdkConfig = aas::types::TargetTrackingScalingPolicyConfiguration;
 
-/// scaletag's policy configuration as the SDK type.
+/// scaletag's policy configuration as the SDK type. Every part the SDK cannot build is an
+/// error, never a part silently left out.
 pub fn to_sdk(c: &TargetTracking) -> Result<SdkConfig, aas::error::BuildError> {
     use aas::types as t;
-    let dims = |d: &Option<Vec<policy::MetricDimension>>| {
-        d.as_ref().map(|d| {
-            d.iter()
-                .filter_map(|d| {
-                    t::MetricDimension::builder()
-                        .name(&d.name)
-                        .value(&d.value)
-                        .build()
-                        .ok()
-                })
-                .collect::<Vec<_>>()
+    let predefined = c
+        .predefined_metric_specification
+        .as_ref()
+        .map(|p| {
+            t::PredefinedMetricSpecification::builder()
+                .predefined_metric_type(t::MetricType::from(p.predefined_metric_type.as_str()))
+                .set_resource_label(p.resource_label.clone())
+                .build()
         })
-    };
-    let predefined = c.predefined_metric_specification.as_ref().and_then(|p| {
-        t::PredefinedMetricSpecification::builder()
-            .predefined_metric_type(t::MetricType::from(p.predefined_metric_type.as_str()))
-            .set_resource_label(p.resource_label.clone())
-            .build()
-            .ok()
-    });
-    let customized = c.customized_metric_specification.as_ref().map(|m| {
-        t::CustomizedMetricSpecification::builder()
-            .set_metric_name(m.metric_name.clone())
-            .set_namespace(m.namespace.clone())
-            .set_dimensions(dims(&m.dimensions))
-            .set_statistic(m.statistic.as_deref().map(t::MetricStatistic::from))
-            .set_unit(m.unit.clone())
-            .set_metrics(m.metrics.as_ref().map(|qs| {
-                qs.iter()
-                    .filter_map(|q| {
-                        t::TargetTrackingMetricDataQuery::builder()
-                            .id(&q.id)
-                            .set_expression(q.expression.clone())
-                            .set_label(q.label.clone())
-                            .set_return_data(q.return_data)
-                            .set_metric_stat(q.metric_stat.as_ref().and_then(|s| {
-                                let metric = t::TargetTrackingMetric::builder()
-                                    .set_metric_name(s.metric.metric_name.clone())
-                                    .set_namespace(s.metric.namespace.clone())
-                                    .set_dimensions(s.metric.dimensions.as_ref().map(|d| {
-                                        d.iter()
-                                            .filter_map(|d| {
-                                                t::TargetTrackingMetricDimension::builder()
-                                                    .name(&d.name)
-                                                    .value(&d.value)
-                                                    .build()
-                                                    .ok()
-                                            })
-                                            .collect()
-                                    }))
-                                    .build();
-                                t::TargetTrackingMetricStat::builder()
-                                    .metric(metric)
-                                    .stat(&s.stat)
-                                    .set_unit(s.unit.clone())
-                                    .build()
-                                    .ok()
-                            }))
-                            .build()
-                            .ok()
-                    })
-                    .collect()
-            }))
-            .build()
-    });
+        .transpose()?;
+    let customized = c
+        .customized_metric_specification
+        .as_ref()
+        .map(customized_to_sdk)
+        .transpose()?;
     SdkConfig::builder()
         .target_value(c.target_value)
         .set_predefined_metric_specification(predefined)
@@ -562,6 +513,83 @@ pub fn to_sdk(c: &TargetTracking) -> Result<SdkConfig, aas::error::BuildError> {
         .set_scale_in_cooldown(c.scale_in_cooldown)
         .set_scale_out_cooldown(c.scale_out_cooldown)
         .set_disable_scale_in(c.disable_scale_in)
+        .build()
+}
+
+fn customized_to_sdk(
+    m: &policy::CustomizedMetric,
+) -> Result<aas::types::CustomizedMetricSpecification, aas::error::BuildError> {
+    use aas::types as t;
+    let dimensions = m
+        .dimensions
+        .as_ref()
+        .map(|d| {
+            d.iter()
+                .map(|d| {
+                    t::MetricDimension::builder()
+                        .name(&d.name)
+                        .value(&d.value)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let metrics = m
+        .metrics
+        .as_ref()
+        .map(|qs| qs.iter().map(query_to_sdk).collect::<Result<Vec<_>, _>>())
+        .transpose()?;
+    Ok(t::CustomizedMetricSpecification::builder()
+        .set_metric_name(m.metric_name.clone())
+        .set_namespace(m.namespace.clone())
+        .set_dimensions(dimensions)
+        .set_statistic(m.statistic.as_deref().map(t::MetricStatistic::from))
+        .set_unit(m.unit.clone())
+        .set_metrics(metrics)
+        .build())
+}
+
+fn query_to_sdk(
+    q: &policy::MetricQuery,
+) -> Result<aas::types::TargetTrackingMetricDataQuery, aas::error::BuildError> {
+    use aas::types as t;
+    let stat = q
+        .metric_stat
+        .as_ref()
+        .map(|s| {
+            let dimensions = s
+                .metric
+                .dimensions
+                .as_ref()
+                .map(|d| {
+                    d.iter()
+                        .map(|d| {
+                            t::TargetTrackingMetricDimension::builder()
+                                .name(&d.name)
+                                .value(&d.value)
+                                .build()
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?;
+            let metric = t::TargetTrackingMetric::builder()
+                .set_metric_name(s.metric.metric_name.clone())
+                .set_namespace(s.metric.namespace.clone())
+                .set_dimensions(dimensions)
+                .build();
+            t::TargetTrackingMetricStat::builder()
+                .metric(metric)
+                .stat(&s.stat)
+                .set_unit(s.unit.clone())
+                .build()
+        })
+        .transpose()?;
+    t::TargetTrackingMetricDataQuery::builder()
+        .id(&q.id)
+        .set_expression(q.expression.clone())
+        .set_label(q.label.clone())
+        .set_return_data(q.return_data)
+        .set_metric_stat(stat)
         .build()
 }
 

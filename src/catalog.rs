@@ -58,10 +58,19 @@ struct TemplateDoc {
 
 /// Everything wrong with a catalog, each problem naming its template and field.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{source_name} is not a valid template catalog:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
 pub struct CatalogError {
     pub source_name: String,
     pub problems: Vec<String>,
+}
+
+impl std::fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is not a valid template catalog:", self.source_name)?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,16 +78,23 @@ pub struct Catalog {
     templates: BTreeMap<String, Template>,
 }
 
+const BUILTIN_NAME: &str = "built-in templates";
+
 impl Catalog {
-    /// The built-in templates (`src/builtin-templates.json`).
+    /// The built-in templates (`src/builtin-templates.json`), for tests and tools. They are
+    /// compiled in and validated by a unit test, so a broken one stops the caller loudly; the
+    /// function and the command line load them through [`Catalog::load`], which reports it.
     pub fn builtin() -> Catalog {
-        // The built-ins are validated by a unit test; this cannot fail in a tested build.
-        Catalog::parse(BUILTIN, "built-in templates").unwrap_or_default()
+        match Catalog::parse(BUILTIN, BUILTIN_NAME) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
     }
 
-    /// The built-ins, overridden by name by the operator's catalog when one is given.
+    /// The built-ins, overridden by name by the operator's catalog when one is given. A
+    /// broken built-in is an error like a broken operator catalog, never an empty catalog.
     pub fn load(operator: Option<&str>, source_name: &str) -> Result<Catalog, CatalogError> {
-        let mut catalog = Catalog::builtin();
+        let mut catalog = Catalog::parse(BUILTIN, BUILTIN_NAME)?;
         if let Some(text) = operator.filter(|t| !t.trim().is_empty()) {
             catalog
                 .templates

@@ -1,12 +1,12 @@
 //! Offline validation, no AWS access: a tag set, and the tags of every
 //! `AWS::SageMaker::Endpoint` in a CloudFormation or SAM template, so a typo fails CI before
-//! it is deployed. The same `plan::desire` as the function itself decides what is wrong.
+//! it is deployed. The same `desire::desire` as the function itself decides what is wrong.
 
 use serde::Serialize;
 use serde_norway::Value as Yaml;
 
 use crate::catalog::Catalog;
-use crate::plan::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
+use crate::desire::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,10 +86,9 @@ pub fn check_tags(
     });
     let facts = EndpointFacts {
         name: "checked-endpoint".into(),
-        arn: String::new(),
         variants,
     };
-    match plan::desire(&facts, tags, catalog, settings) {
+    match desire::desire(&facts, tags, catalog, settings) {
         Ok(Desired::NotOptedIn { reason }) => {
             findings.push(Finding::new(location, Severity::Note, reason));
         }

@@ -13,10 +13,12 @@ use crate::aws::Aws;
 use crate::catalog::Catalog;
 use crate::check::{self, Severity};
 use crate::config;
-use crate::plan::Settings;
-use crate::reconcile::{self, App, Intent, Prepared};
+use crate::decision::{Decision, Intent};
+use crate::desire::Settings;
+use crate::outcome::Verdict;
+use crate::reconcile::{self, App, Failure, Target};
 use crate::render::{self, Style};
-use crate::retry::Deadline;
+use crate::retry::{AwsError, Deadline, ENDPOINT_BUDGET};
 use crate::sweep;
 
 #[derive(Debug, Parser)]
@@ -145,8 +147,26 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Time one endpoint's command may take, retries included.
-const ENDPOINT_BUDGET: Duration = Duration::from_secs(60);
+/// Why a command could not do its work, as `cargo` reports it: one `error:` line, exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line's settings: the catalog, the tag prefix, the region.
+    #[error("{0}")]
+    Setup(String),
+    /// Reconciling an endpoint failed: invalid tags, or AWS.
+    #[error(transparent)]
+    Reconcile(#[from] Failure),
+    /// Listing the endpoints of a sweep failed.
+    #[error("cannot list the endpoints to sweep: {0}")]
+    List(#[from] AwsError),
+}
+
+impl CliError {
+    /// Usage errors (exit 2) are clap's; everything that goes wrong after is a failure.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(1)
+    }
+}
 
 /// Runs the command line; the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
@@ -159,21 +179,32 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         },
     };
-    match execute(&cli, style).await {
-        Ok(code) => code,
-        Err(message) => {
-            let _ = std::io::stdout().flush();
-            eprintln!(
-                "{} {message}",
-                if style.color {
-                    "\x1b[31merror:\x1b[0m"
-                } else {
-                    "error:"
-                }
-            );
-            ExitCode::from(1)
-        }
-    }
+    let json = cli.output == Output::Json;
+    let result = match &cli.command {
+        Command::Plan {
+            endpoint,
+            tags,
+            detailed_exitcode,
+        } => plan(&cli, endpoint, tags, *detailed_exitcode, json, style).await,
+        Command::Apply { endpoint } => apply(&cli, endpoint, false, json, style).await,
+        Command::Detach { endpoint } => apply(&cli, endpoint, true, json, style).await,
+        Command::Adopt { endpoint } => adopt(&cli, endpoint, json, style).await,
+        Command::Sweep {
+            dry_run,
+            concurrency,
+        } => sweep(&cli, *dry_run, usize::from(*concurrency), json, style).await,
+        Command::Check { tags, templates } => Ok(check(&cli, tags, templates, json, style)),
+    };
+    result.unwrap_or_else(|e| {
+        let _ = std::io::stdout().flush();
+        let lead = if style.color {
+            "\x1b[31merror:\x1b[0m"
+        } else {
+            "error:"
+        };
+        eprintln!("{lead} {e}");
+        e.exit_code()
+    })
 }
 
 fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
@@ -184,11 +215,6 @@ fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
         ),
         None => None,
     };
-    let source = cli
-        .catalog
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "POLICY_TEMPLATES".into());
     config::load(
         |k| match k {
             "TAG_PREFIX" => cli.tag_prefix.clone().or_else(|| std::env::var(k).ok()),
@@ -199,13 +225,21 @@ fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
             "POLICY_TEMPLATES" => file.clone().or_else(|| std::env::var(k).ok()),
             _ => None,
         },
-        &source,
+        &catalog_source(cli),
     )
     .map_err(|e| e.to_string())
 }
 
-async fn app(cli: &Cli) -> Result<App, String> {
-    let (catalog, settings) = settings(cli)?;
+/// Where the catalog comes from, as messages name it.
+fn catalog_source(cli: &Cli) -> String {
+    cli.catalog
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "POLICY_TEMPLATES".into())
+}
+
+async fn app(cli: &Cli) -> Result<App, CliError> {
+    let (catalog, settings) = settings(cli).map_err(CliError::Setup)?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(region) = &cli.region {
@@ -216,7 +250,9 @@ async fn app(cli: &Cli) -> Result<App, String> {
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        return Err("no AWS region: set AWS_REGION, a profile region, or --region".into());
+        return Err(CliError::Setup(
+            "no AWS region: set AWS_REGION, a profile region, or --region".into(),
+        ));
     }
     Ok(App {
         aws: Aws {
@@ -241,163 +277,163 @@ fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> Str
     }
 }
 
-async fn execute(cli: &Cli, style: Style) -> Result<ExitCode, String> {
-    let json = cli.output == Output::Json;
-    match &cli.command {
-        Command::Plan {
-            endpoint,
+fn target(endpoint: &str) -> Target<'_> {
+    Target {
+        name: endpoint,
+        arn_hint: None,
+    }
+}
+
+/// `plan`: a dry run of the reconcile the function would do, or of one for other tags.
+async fn plan(
+    cli: &Cli,
+    endpoint: &str,
+    tags: &[(String, String)],
+    detailed_exitcode: bool,
+    json: bool,
+    style: Style,
+) -> Result<ExitCode, CliError> {
+    let app = app(cli).await?;
+    let intent = if tags.is_empty() {
+        Intent::FromTags
+    } else {
+        Intent::Tags(tags)
+    };
+    let dl = Deadline::after(ENDPOINT_BUDGET);
+    let decision = reconcile::reconcile(&app, target(endpoint), intent, true, &dl)
+        .await?
+        .decision;
+    if json {
+        print_json(&render::plan_json(&decision));
+    } else {
+        print!("{}", render::plan_text(&decision, style));
+    }
+    let changes = matches!(&decision, Decision::Ready(p) if p.actions().next().is_some());
+    Ok(ExitCode::from(if detailed_exitcode && changes {
+        2
+    } else {
+        0
+    }))
+}
+
+/// `apply` and `detach`: one reconcile, carried out.
+async fn apply(
+    cli: &Cli,
+    endpoint: &str,
+    detach: bool,
+    json: bool,
+    style: Style,
+) -> Result<ExitCode, CliError> {
+    let app = app(cli).await?;
+    let dl = Deadline::after(ENDPOINT_BUDGET);
+    let intent = if detach {
+        Intent::Detach
+    } else {
+        Intent::FromTags
+    };
+    let outcome = reconcile::reconcile(&app, target(endpoint), intent, false, &dl)
+        .await?
+        .outcome;
+    emit(json, &outcome, |o| render::outcome_text(o, style));
+    if detach && !json {
+        println!(
+            "\nNext: deploy your UpdateEndpoint. When the endpoint is InService again, scaletag \
+             re-attaches from its tags; to keep it detached, tag it {}:template=off first.",
+            app.settings.tag_prefix
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `adopt`: hand an endpoint's existing targets over to scaletag.
+async fn adopt(cli: &Cli, endpoint: &str, json: bool, style: Style) -> Result<ExitCode, CliError> {
+    let app = app(cli).await?;
+    let dl = Deadline::after(ENDPOINT_BUDGET);
+    let adoption = reconcile::adopt(&app, endpoint, &dl).await?;
+    emit(json, &adoption, |v| render::adoption_text(v, style));
+    Ok(if adoption.untaggable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `sweep`: every InService endpoint, with progress on a terminal.
+async fn sweep(
+    cli: &Cli,
+    dry_run: bool,
+    concurrency: usize,
+    json: bool,
+    style: Style,
+) -> Result<ExitCode, CliError> {
+    let app = app(cli).await?;
+    let options = sweep::Options {
+        concurrency,
+        dry_run,
+    };
+    let terminal = std::io::stderr().is_terminal() && !json;
+    let progress = move |done: usize, total: usize| {
+        if terminal {
+            eprint!("\r\x1b[2Ksweeping: {done}/{total} endpoints");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let whole_day = Deadline::after(Duration::from_secs(24 * 3600));
+    let report = sweep::sweep(&app, &options, &whole_day, &progress).await?;
+    emit(json, &report, |v| render::sweep_text(v, style));
+    let failed = report.results.iter().any(|e| e.result == Verdict::Failed);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `check`: offline validation of the catalog, a tag set and templates.
+fn check(
+    cli: &Cli,
+    tags: &[(String, String)],
+    templates: &[PathBuf],
+    json: bool,
+    style: Style,
+) -> ExitCode {
+    // The catalog is validated here too: an invalid one is the first finding.
+    let (catalog, settings) = match settings(cli) {
+        Ok(c) => c,
+        Err(message) => {
+            let f = vec![check::Finding {
+                location: catalog_source(cli),
+                severity: Severity::Error,
+                message,
+            }];
+            return report_findings(&f, json, style);
+        }
+    };
+    let mut findings = Vec::new();
+    if !tags.is_empty() {
+        findings.extend(check::check_tags(
+            "--tags",
             tags,
-            detailed_exitcode,
-        } => {
-            let app = app(cli).await?;
-            let intent = if tags.is_empty() {
-                Intent::FromTags
-            } else {
-                Intent::Tags(tags)
-            };
-            let dl = Deadline::after(ENDPOINT_BUDGET);
-            let prepared = reconcile::prepare(&app, endpoint, None, intent, &dl)
-                .await
-                .map_err(|e| e.to_string())?;
-            if json {
-                print_json(&render::plan_json(&prepared));
-            } else {
-                print!("{}", render::plan_text(&prepared, style));
-            }
-            let changes = matches!(&prepared, Prepared::Ready(p) if p.actions().next().is_some());
-            Ok(ExitCode::from(if *detailed_exitcode && changes {
-                2
-            } else {
-                0
-            }))
-        }
-        Command::Apply { endpoint } | Command::Detach { endpoint } => {
-            let detach = matches!(cli.command, Command::Detach { .. });
-            let app = app(cli).await?;
-            let dl = Deadline::after(ENDPOINT_BUDGET);
-            let intent = if detach {
-                Intent::Detach
-            } else {
-                Intent::FromTags
-            };
-            let outcome = match reconcile::prepare(&app, endpoint, None, intent, &dl)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                Prepared::Skipped(o) => o,
-                Prepared::Ready(plan) => reconcile::execute(&app, &plan, &dl)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            };
-            if json {
-                print_json(&outcome);
-            } else {
-                print!("{}", render::outcome_text(&outcome, style));
-                if detach {
-                    println!(
-                        "\nNext: deploy your UpdateEndpoint. When the endpoint is InService again, scaletag \
-                         re-attaches from its tags; to keep it detached, tag it {}:template=off first.",
-                        app.settings.tag_prefix
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Adopt { endpoint } => {
-            let app = app(cli).await?;
-            let dl = Deadline::after(ENDPOINT_BUDGET);
-            let adoption = reconcile::adopt(&app, endpoint, &dl)
-                .await
-                .map_err(|e| e.to_string())?;
-            emit(json, &adoption, |v| render::adoption_text(v, style));
-            Ok(if adoption.untaggable.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Command::Sweep {
-            dry_run,
-            concurrency,
-        } => {
-            let app = app(cli).await?;
-            let options = sweep::Options {
-                concurrency: usize::from(*concurrency),
-                dry_run: *dry_run,
-                per_endpoint: ENDPOINT_BUDGET,
-            };
-            let terminal = std::io::stderr().is_terminal() && !json;
-            let progress = move |done: usize, total: usize| {
-                if terminal {
-                    eprint!("\r\x1b[2Ksweeping: {done}/{total} endpoints");
-                    if done == total {
-                        eprintln!();
-                    }
-                }
-            };
-            let report = sweep::sweep(
-                &app,
-                &options,
-                &Deadline::after(Duration::from_secs(24 * 3600)),
-                &progress,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            emit(json, &report, |v| render::sweep_text(v, style));
-            let failed = report
-                .results
-                .iter()
-                .any(|e| e.result == sweep::Verdict::Failed);
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Command::Check { tags, templates } => {
-            // The catalog is validated here too: an invalid one is the first finding.
-            let (catalog, settings) = match settings(cli) {
-                Ok(c) => c,
-                Err(message) => {
-                    let f = vec![check::Finding {
-                        location: cli
-                            .catalog
-                            .as_ref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_else(|| "POLICY_TEMPLATES".into()),
-                        severity: Severity::Error,
-                        message,
-                    }];
-                    return Ok(report_findings(&f, json, style));
-                }
-            };
-            let mut findings = Vec::new();
-            if !tags.is_empty() {
-                findings.extend(check::check_tags(
-                    "--tags",
-                    tags,
-                    None,
-                    &catalog,
-                    &settings,
-                    &|k| format!("--tags {k}"),
-                ));
-            }
-            for path in templates {
-                let shown = path.display().to_string();
-                match std::fs::read_to_string(path) {
-                    Ok(text) => {
-                        findings.extend(check::check_template(&shown, &text, &catalog, &settings))
-                    }
-                    Err(e) => findings.push(check::Finding {
-                        location: shown,
-                        severity: Severity::Error,
-                        message: format!("cannot read: {e}"),
-                    }),
-                }
-            }
-            Ok(report_findings(&findings, json, style))
+            None,
+            &catalog,
+            &settings,
+            &|k| format!("--tags {k}"),
+        ));
+    }
+    for path in templates {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => findings.extend(check::check_template(&shown, &text, &catalog, &settings)),
+            Err(e) => findings.push(check::Finding {
+                location: shown,
+                severity: Severity::Error,
+                message: format!("cannot read: {e}"),
+            }),
         }
     }
+    report_findings(&findings, json, style)
 }
 
 fn report_findings(findings: &[check::Finding], json: bool, style: Style) -> ExitCode {

@@ -1,7 +1,7 @@
 //! The operator's configuration, from the function's environment (SAM parameters feed it).
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::plan::Settings;
+use crate::desire::Settings;
 use crate::tags;
 
 /// Why the function cannot start. Lambda reports it as an init error.

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::catalog::OWNED_POLICY_PREFIX;
-use crate::plan::{self, Desired, EndpointFacts, VariantDesire};
+use crate::desire::{self, Desired, EndpointFacts, VariantDesire};
 use crate::policy::{self, Dimension, TargetTracking};
 
 /// A scalable target's identity within the sagemaker namespace.
@@ -27,7 +27,7 @@ pub struct CurrentTarget {
     /// The `ScalableTargetARN`, where AAS gives it: what tags are read and written on.
     pub arn: Option<String>,
     /// Whether the target carries scaletag's [`OWNER_TAG`]; `None` until its tags are read,
-    /// which happens only when a decision depends on it ([`VariantPlan::owner_unknown`]).
+    /// which happens only when a decision depends on it ([`VariantChanges::owner_unknown`]).
     pub owned: Option<bool>,
 }
 
@@ -177,11 +177,11 @@ impl Action {
 
 /// What happens to one variant.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VariantPlan {
+pub struct VariantChanges {
     pub variant: String,
     pub key: Option<TargetKey>,
     pub template: Option<String>,
-    /// Why the variant is left alone, when it is.
+    /// Why the variant is skipped, when it is.
     pub skipped: Option<String>,
     pub actions: Vec<Action>,
     pub warnings: Vec<String>,
@@ -193,9 +193,9 @@ pub struct VariantPlan {
     pub owner_unknown: Option<TargetKey>,
 }
 
-impl VariantPlan {
-    fn new(variant: &str) -> VariantPlan {
-        VariantPlan {
+impl VariantChanges {
+    fn new(variant: &str) -> VariantChanges {
+        VariantChanges {
             variant: variant.to_string(),
             key: None,
             template: None,
@@ -213,25 +213,25 @@ pub fn is_owned(policy_name: &str) -> bool {
 }
 
 /// The writes per variant that make AAS match `desired`.
-pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<VariantPlan> {
+pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<VariantChanges> {
     match desired {
         Desired::NotOptedIn { .. } => Vec::new(),
         Desired::Manage(variants) => variants
             .iter()
             .flat_map(|v| match v {
                 VariantDesire::Scale(spec) => vec![manage(spec, current)],
-                VariantDesire::Leave { variant, reason } => {
-                    vec![leave(&facts.name, variant, reason, current)]
+                VariantDesire::Skip { variant, reason } => {
+                    vec![skip(&facts.name, variant, reason, current)]
                 }
                 VariantDesire::Detach { variant } => {
-                    detach(&plan::resource_id(&facts.name, variant), variant, current)
+                    detach(&desire::resource_id(&facts.name, variant), variant, current)
                 }
             })
             .collect(),
         Desired::Detach => facts
             .variants
             .iter()
-            .flat_map(|v| detach(&plan::resource_id(&facts.name, &v.name), &v.name, current))
+            .flat_map(|v| detach(&desire::resource_id(&facts.name, &v.name), &v.name, current))
             .collect(),
     }
 }
@@ -267,12 +267,12 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn manage(spec: &plan::ScalingSpec, current: &Current) -> VariantPlan {
+fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
     let key = TargetKey {
         resource_id: spec.resource_id.clone(),
         dimension: spec.dimension,
     };
-    let mut plan = VariantPlan::new(&spec.variant);
+    let mut plan = VariantChanges::new(&spec.variant);
     plan.key = Some(key.clone());
     plan.template = Some(spec.template.clone());
     if let Some(register) = bounds(spec, &key, current, &mut plan) {
@@ -283,10 +283,10 @@ fn manage(spec: &plan::ScalingSpec, current: &Current) -> VariantPlan {
     plan
 }
 
-/// A variant scaletag leaves alone: nothing to write, a word if its policies remain.
-fn leave(endpoint: &str, variant: &str, reason: &str, current: &Current) -> VariantPlan {
-    let resource = plan::resource_id(endpoint, variant);
-    let mut plan = VariantPlan::new(variant);
+/// A variant scaletag skips: nothing to write, a word if its policies remain.
+fn skip(endpoint: &str, variant: &str, reason: &str, current: &Current) -> VariantChanges {
+    let resource = desire::resource_id(endpoint, variant);
+    let mut plan = VariantChanges::new(variant);
     plan.skipped = Some(reason.to_string());
     if current
         .policies
@@ -303,10 +303,10 @@ fn leave(endpoint: &str, variant: &str, reason: &str, current: &Current) -> Vari
 /// The registration that sets the target's bounds, when one is needed. A target that
 /// scheduled actions act on keeps the bounds they set: scaletag writes none and says so.
 fn bounds(
-    spec: &plan::ScalingSpec,
+    spec: &desire::ScalingSpec,
     key: &TargetKey,
     current: &Current,
-    plan: &mut VariantPlan,
+    plan: &mut VariantChanges,
 ) -> Option<Action> {
     let wanted = (spec.min_capacity, spec.max_capacity);
     let Some(target) = current.targets.iter().find(|t| &t.key == key) else {
@@ -364,7 +364,7 @@ fn bounds(
 /// same metric as a stale one must wait for its deletion (AWS allows one target-tracking
 /// policy per metric); that deletion carries the old configuration to put back on failure.
 fn policy_actions(
-    spec: &plan::ScalingSpec,
+    spec: &desire::ScalingSpec,
     key: &TargetKey,
     current: &Current,
     warnings: &mut Vec<String>,
@@ -383,12 +383,12 @@ fn policy_actions(
             .and_then(|p| p.target_tracking.as_ref())
             .is_some_and(|c| policy::canonical(c) == want.config)
     });
-    let displaces = |want: &plan::PolicySpec, old: &CurrentPolicy| {
+    let displaces = |want: &desire::PolicySpec, old: &CurrentPolicy| {
         old.target_tracking
             .as_ref()
             .is_some_and(|c| policy::same_metric(c, &want.config))
     };
-    let put = |want: &plan::PolicySpec| Action::PutScalingPolicy {
+    let put = |want: &desire::PolicySpec| Action::PutScalingPolicy {
         key: key.clone(),
         policy_name: want.name.clone(),
         config: Box::new(want.config.clone()),
@@ -411,21 +411,21 @@ fn policy_actions(
     actions
 }
 
-fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantPlan> {
+fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantChanges> {
     let targets: Vec<_> = current
         .targets
         .iter()
         .filter(|t| t.key.resource_id == resource_id)
         .collect();
     if targets.is_empty() {
-        let mut plan = VariantPlan::new(variant);
+        let mut plan = VariantChanges::new(variant);
         plan.skipped = Some("no scalable target registered".into());
         return vec![plan];
     }
     targets
         .into_iter()
         .map(|t| {
-            let mut plan = VariantPlan::new(variant);
+            let mut plan = VariantChanges::new(variant);
             plan.key = Some(t.key.clone());
             let mut held = Vec::new();
             for p in policies_on(current, &t.key) {
@@ -475,12 +475,11 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantPla
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::plan::{Settings, VariantFacts, VariantKind, desire};
+    use crate::desire::{Settings, VariantFacts, VariantKind, desire};
 
     fn facts(variants: &[&str]) -> EndpointFacts {
         EndpointFacts {
             name: "ep".into(),
-            arn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".into(),
             variants: variants
                 .iter()
                 .map(|n| VariantFacts {
@@ -534,11 +533,11 @@ mod tests {
     }
 
     /// AAS as it would be after every action ran: the fixed point a second event sees.
-    fn applied(current: Current, plans: &[VariantPlan]) -> Current {
+    fn applied(current: Current, plans: &[VariantChanges]) -> Current {
         applied_with(current, plans, Echo::Normalised)
     }
 
-    fn applied_with(mut current: Current, plans: &[VariantPlan], style: Echo) -> Current {
+    fn applied_with(mut current: Current, plans: &[VariantChanges], style: Echo) -> Current {
         for a in plans.iter().flat_map(|p| &p.actions) {
             match a {
                 Action::RegisterScalableTarget {
@@ -592,7 +591,7 @@ mod tests {
         current
     }
 
-    fn names(plans: &[VariantPlan]) -> Vec<Vec<&'static str>> {
+    fn names(plans: &[VariantChanges]) -> Vec<Vec<&'static str>> {
         plans
             .iter()
             .map(|p| p.actions.iter().map(Action::name).collect())

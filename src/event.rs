@@ -32,7 +32,6 @@ pub struct EndpointChange {
     /// The ARN from the event, used to read tags in parallel with DescribeEndpoint.
     pub endpoint_arn: Option<String>,
     pub status: String,
-    pub event_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -101,7 +100,6 @@ pub fn decode(payload: &Value) -> Result<Trigger, EventError> {
         endpoint_name,
         endpoint_arn,
         status: truncate(&status),
-        event_id: text(obj.get("id")).map(|s| truncate(&s)),
     }))
 }
 

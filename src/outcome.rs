@@ -1,8 +1,11 @@
-//! The JSON an invocation returns: what scaletag decided and did for one endpoint.
+//! What scaletag reports: the JSON an invocation returns for one endpoint ([`Outcome`]), a
+//! sweep's report ([`Report`]), and what `adopt` did ([`Adoption`]). Pure data.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::diff::{Action, VariantPlan};
+use crate::diff::{Action, VariantChanges};
 use crate::policy::Dimension;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -21,7 +24,8 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub endpoint: String,
-    pub outcome: Kind,
+    #[serde(rename = "outcome")]
+    pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub variants: Vec<VariantOutcome>,
@@ -49,7 +53,7 @@ impl Outcome {
     pub fn skipped(endpoint: &str, reason: impl Into<String>) -> Outcome {
         Outcome {
             endpoint: endpoint.to_string(),
-            outcome: Kind::Skipped,
+            kind: Kind::Skipped,
             reason: Some(reason.into()),
             variants: Vec::new(),
             warnings: Vec::new(),
@@ -57,16 +61,16 @@ impl Outcome {
     }
 
     /// The outcome of carrying out `plans`; `detaching` says whether the endpoint was `off`.
-    pub fn from_plans(endpoint: &str, detaching: bool, plans: &[VariantPlan]) -> Outcome {
+    pub fn from_changes(endpoint: &str, detaching: bool, plans: &[VariantChanges]) -> Outcome {
         let wrote = plans.iter().any(|p| !p.actions.is_empty());
-        let outcome = match (wrote, detaching) {
+        let kind = match (wrote, detaching) {
             (false, _) => Kind::Unchanged,
             (true, false) => Kind::Applied,
             (true, true) => Kind::Detached,
         };
         Outcome {
             endpoint: endpoint.to_string(),
-            outcome,
+            kind,
             reason: None,
             variants: plans
                 .iter()
@@ -87,4 +91,82 @@ impl Outcome {
     pub fn write_count(&self) -> usize {
         self.variants.iter().map(|v| v.actions.len()).sum()
     }
+}
+
+/// What `scaletag adopt` found and did, per scalable target of the endpoint's variants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Adoption {
+    pub endpoint: String,
+    /// Targets that now carry scaletag's owner tag.
+    pub adopted: Vec<String>,
+    /// Targets that already carried it.
+    pub already_owned: Vec<String>,
+    /// Targets AAS gives no ARN (registered before AAS had tags): they cannot carry a tag.
+    pub untaggable: Vec<String>,
+}
+
+/// How one endpoint of a sweep ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Applied,
+    WouldApply,
+    Unchanged,
+    Skipped,
+    Detached,
+    WouldDetach,
+    Rejected,
+    Failed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Applied => "applied",
+            Verdict::WouldApply => "would-apply",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Skipped => "skipped",
+            Verdict::Detached => "detached",
+            Verdict::WouldDetach => "would-detach",
+            Verdict::Rejected => "rejected",
+            Verdict::Failed => "failed",
+        }
+    }
+
+    /// The verdict of an outcome, carried out or (`dry_run`) only decided.
+    pub fn of(kind: Kind, dry_run: bool) -> Verdict {
+        match (kind, dry_run) {
+            (Kind::Applied, false) => Verdict::Applied,
+            (Kind::Applied, true) => Verdict::WouldApply,
+            (Kind::Detached, false) => Verdict::Detached,
+            (Kind::Detached, true) => Verdict::WouldDetach,
+            (Kind::Unchanged, _) => Verdict::Unchanged,
+            (Kind::Skipped, _) => Verdict::Skipped,
+        }
+    }
+}
+
+/// One endpoint's line in a sweep's report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub endpoint: String,
+    pub result: Verdict,
+    /// Writes made (or, in a dry run, that would be).
+    pub writes: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// What a sweep did, endpoint by endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub endpoints: usize,
+    pub counts: BTreeMap<&'static str, usize>,
+    pub results: Vec<Entry>,
+    /// Endpoints not started because the deadline was near; the next sweep covers them
+    /// (the order is shuffled each time, so none is starved).
+    pub not_reached: Vec<String>,
 }

@@ -1,4 +1,5 @@
-//! One endpoint, end to end: read the truth, decide, diff, write what differs.
+//! One endpoint, end to end: read the truth, decide (`decision::decide`, pure), write what
+//! differs. [`reconcile`] is the one path the Lambda, the command line and the sweep share.
 //!
 //! The AWS critical path is at most four round trips for a first attach: DescribeEndpoint ∥
 //! ListTags → DescribeEndpointConfig ∥ DescribeScalableTargets ∥ DescribeScalingPolicies ∥
@@ -10,17 +11,15 @@
 use std::pin::pin;
 
 use futures_util::future::{Either, join_all, select, try_join_all, try_join4};
-use serde::Serialize;
-use serde_json::Value;
 
-use crate::aws::Aws;
+use crate::aws::{Aws, Described};
 use crate::catalog::Catalog;
-use crate::diff::{self, Current, VariantPlan};
-use crate::event::{self, EventError, Trigger};
-use crate::outcome::Outcome;
-use crate::plan::{self, Desired, EndpointFacts, Rejection, Settings};
+use crate::decision::{self, Decision, EndpointChanges, Intent, Reading};
+use crate::desire::{self, EndpointFacts, Rejection, Settings};
+use crate::diff::{self, Current};
+use crate::event::EventError;
+use crate::outcome::{Adoption, Outcome};
 use crate::retry::{AwsError, Deadline};
-use crate::sweep;
 
 /// Everything an invocation needs, built once per process.
 pub struct App {
@@ -38,8 +37,8 @@ pub enum Failure {
     Rejected(#[from] Rejection),
     #[error(transparent)]
     Aws(#[from] AwsError),
-    #[error("endpoint `{endpoint}`: {done} of {total} writes done, then {} failed (a later delivery completes the rest):\n{}",
-        if errors.len() == 1 { "1 variant".to_string() } else { format!("{} variants", errors.len()) }, errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    /// Some writes failed after others were done; a later delivery completes the rest.
+    #[error("{}", partial_message(.endpoint, *.total, *.done, .errors))]
     Partial {
         endpoint: String,
         total: usize,
@@ -51,10 +50,18 @@ pub enum Failure {
     NoEndpoint(String),
 }
 
-/// A future raced against another: still running, or already finished.
-enum Pending<F: std::future::Future> {
-    Running(F),
-    Done(F::Output),
+fn partial_message(endpoint: &str, total: usize, done: usize, errors: &[AwsError]) -> String {
+    let failed = match errors.len() {
+        1 => "1 variant".to_string(),
+        n => format!("{n} variants"),
+    };
+    let mut message = format!(
+        "endpoint `{endpoint}`: {done} of {total} writes done, then {failed} failed (a later delivery completes the rest):"
+    );
+    for e in errors {
+        message.push_str(&format!("\n  - {e}"));
+    }
+    message
 }
 
 impl Failure {
@@ -71,121 +78,91 @@ impl Failure {
     }
 }
 
-/// The most one endpoint event spends, retries included, however long the function may run
-/// (its timeout is sized for the sweep).
-pub const EVENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// What an invocation returns: one endpoint's outcome, or a sweep's report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Response {
-    Endpoint(Outcome),
-    Sweep(sweep::Report),
-}
-
-/// Handles one invocation payload.
-pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Response, Failure> {
-    match event::decode(payload)? {
-        Trigger::Sweep => {
-            let report = sweep::sweep(app, &sweep::Options::default(), dl, &|_, _| ()).await?;
-            Ok(Response::Sweep(report))
-        }
-        Trigger::EndpointStateChange(change) => {
-            handle_change(app, &change, &dl.within(EVENT_BUDGET))
-                .await
-                .map(Response::Endpoint)
-        }
-    }
-}
-
-async fn handle_change(
-    app: &App,
-    change: &event::EndpointChange,
-    dl: &Deadline,
-) -> Result<Outcome, Failure> {
-    if change.status != event::IN_SERVICE {
-        return Ok(Outcome::skipped(
-            &change.endpoint_name,
-            format!(
-                "event status is {}; scaletag acts on {}",
-                change.status,
-                event::IN_SERVICE
-            ),
-        ));
-    }
-    reconcile(
-        app,
-        &change.endpoint_name,
-        change.endpoint_arn.as_deref(),
-        dl,
-    )
-    .await
-}
-
-/// What decides an endpoint's desired state.
+/// Which endpoint, and the ARN an event named for it (so its tags can be read at once).
 #[derive(Debug, Clone, Copy)]
-pub enum Intent<'a> {
-    /// The endpoint's own tags (the Lambda, `apply`, `sweep`).
-    FromTags,
-    /// These tags instead of the endpoint's (`plan --tags`): a preview before tagging.
-    Tags(&'a [(String, String)]),
-    /// Remove what scaletag manages, whatever the tags say (`detach`).
-    Detach,
+pub struct Target<'a> {
+    pub name: &'a str,
+    pub arn_hint: Option<&'a str>,
 }
 
-/// Everything decided for one endpoint; [`execute`] carries it out.
+/// What one reconcile decided, and its outcome: carried out, or in a dry run, what it would be.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub endpoint: String,
-    pub detaching: bool,
-    pub variants: Vec<VariantPlan>,
+pub struct Reconciled {
+    pub decision: Decision,
+    pub outcome: Outcome,
 }
 
-impl Plan {
-    pub fn actions(&self) -> impl Iterator<Item = &diff::Action> {
-        self.variants.iter().flat_map(|v| &v.actions)
-    }
-
-    /// The outcome this plan has once carried out (or would have, in a dry run).
-    pub fn outcome(&self) -> Outcome {
-        Outcome::from_plans(&self.endpoint, self.detaching, &self.variants)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Prepared {
-    /// Nothing to decide: not opted in, not InService, gone.
-    Skipped(Outcome),
-    Ready(Plan),
-}
-
-/// Makes AAS match the endpoint's tags. Safe to run any number of times.
+/// Makes AAS match what `intent` asks for one endpoint: reads, decides, and unless `dry_run`
+/// writes. Safe to run any number of times. The Lambda, every CLI command and the sweep go
+/// through here.
 pub async fn reconcile(
     app: &App,
-    name: &str,
-    arn_hint: Option<&str>,
+    target: Target<'_>,
+    intent: Intent<'_>,
+    dry_run: bool,
     dl: &Deadline,
-) -> Result<Outcome, Failure> {
-    match prepare(app, name, arn_hint, Intent::FromTags, dl).await? {
-        Prepared::Skipped(outcome) => Ok(outcome),
-        Prepared::Ready(plan) => execute(app, &plan, dl).await,
-    }
+) -> Result<Reconciled, Failure> {
+    let decision = prepare(app, target, intent, dl).await?;
+    let outcome = match &decision {
+        Decision::Skip(outcome) => outcome.clone(),
+        Decision::Ready(changes) if dry_run => changes.outcome(),
+        Decision::Ready(changes) => execute(app, changes, dl).await?,
+    };
+    Ok(Reconciled { decision, outcome })
 }
 
-/// Reads the endpoint and what AAS holds, and decides: every read, no write. A dry run is
-/// this and nothing more.
-pub async fn prepare(
+/// A future raced against another: still running, or already finished.
+enum Pending<F: std::future::Future> {
+    Running(F),
+    Done(F::Output),
+}
+
+/// Every read, then the decision; no write.
+async fn prepare(
     app: &App,
-    name: &str,
-    arn_hint: Option<&str>,
+    target: Target<'_>,
     intent: Intent<'_>,
     dl: &Deadline,
-) -> Result<Prepared, Failure> {
+) -> Result<Decision, Failure> {
+    let (described, tags) = match read_endpoint(app, target, intent, dl).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(Decision::Skip(skip)),
+    };
+    let early = EndpointFacts {
+        name: described.name.clone(),
+        variants: described.facts(&Default::default()),
+    };
+    if let Some(skip) = decision::not_opted_in(&early, &tags, intent, &app.catalog, &app.settings) {
+        return Ok(Decision::Skip(skip));
+    }
+    let mut reading = read_scaling(&app.aws, &described, tags, dl).await?;
+    let decide = |r: &Reading| decision::decide(r, intent, &app.catalog, &app.settings);
+    let decided = decide(&reading)?;
+    let unknown = match &decided {
+        Decision::Ready(changes) => changes.owner_unknown(),
+        Decision::Skip(_) => Vec::new(),
+    };
+    if unknown.is_empty() {
+        return Ok(decided);
+    }
+    read_ownership(&app.aws, &mut reading.current, &unknown, dl).await?;
+    Ok(decide(&reading)?)
+}
+
+/// Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN). The endpoint's
+/// description decides whether the tags matter at all: when it is gone or not InService, the
+/// tag read is dropped, whatever became of it. `Err` is the outcome of an endpoint to skip.
+async fn read_endpoint(
+    app: &App,
+    target: Target<'_>,
+    intent: Intent<'_>,
+    dl: &Deadline,
+) -> Result<Result<(Described, Vec<(String, String)>), Outcome>, Failure> {
     let aws = &app.aws;
-    let arn_hint = arn_hint.filter(|_| matches!(intent, Intent::FromTags));
-    // Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN). The endpoint's
-    // description decides whether the tags matter at all: when it is gone or not InService,
-    // the tag read is dropped, whatever became of it.
+    let name = target.name;
+    let arn_hint = target
+        .arn_hint
+        .filter(|_| matches!(intent, Intent::FromTags));
     let tags_early = async {
         match arn_hint {
             Some(arn) => aws.list_tags(arn, dl).await,
@@ -198,34 +175,42 @@ pub async fn prepare(
         Either::Left((described, tags)) => (described?, Pending::Running(tags)),
         Either::Right((tags, describe)) => (describe.await?, Pending::Done(tags)),
     };
-    let skipped = |reason: String| Ok(Prepared::Skipped(Outcome::skipped(name, reason)));
+    let gone = || Ok(Err(Outcome::skipped(name, "endpoint no longer exists")));
     let Some(described) = described else {
-        return skipped("endpoint no longer exists".into());
+        return gone();
     };
     if described.status != "InService" && !matches!(intent, Intent::Detach) {
-        return skipped(format!(
-            "endpoint is {}, not InService; a later event will come",
-            described.status
-        ));
+        return Ok(Err(Outcome::skipped(
+            name,
+            format!(
+                "endpoint is {}, not InService; a later event will come",
+                described.status
+            ),
+        )));
     }
     let tags = match intent {
         Intent::FromTags => read_tags(aws, &described.arn, arn_hint, tags_early, dl).await?,
         Intent::Tags(tags) => Some(tags.to_vec()),
         Intent::Detach => Some(Vec::new()),
     };
-    let Some(tags) = tags else {
-        return skipped("endpoint no longer exists".into());
-    };
-    let lead = format!("{}:", app.settings.tag_prefix);
-    if !matches!(intent, Intent::Detach) && !tags.iter().any(|(k, _)| k.starts_with(&lead)) {
-        return skipped(format!("no `{lead}template` tag: not opted in"));
+    match tags {
+        Some(tags) => Ok(Ok((described, tags))),
+        None => gone(),
     }
-    // Stage 2: the endpoint config (instance types) ∥ what AAS holds for every variant:
-    // targets, policies, and the scheduled actions that may own the targets' bounds.
+}
+
+/// Stage 2: the endpoint config (instance types) ∥ what AAS holds for every variant:
+/// targets, policies, and the scheduled actions that may own the targets' bounds.
+async fn read_scaling(
+    aws: &Aws,
+    described: &Described,
+    tags: Vec<(String, String)>,
+    dl: &Deadline,
+) -> Result<Reading, AwsError> {
     let resource_ids: Vec<String> = described
         .variants
         .iter()
-        .map(|(v, _)| plan::resource_id(name, v))
+        .map(|(v, _)| desire::resource_id(&described.name, v))
         .collect();
     let (instance_types, targets, policies, scheduled) = try_join4(
         aws.instance_types(&described.config_name, dl),
@@ -238,61 +223,55 @@ pub async fn prepare(
         ),
     )
     .await?;
-    let facts = EndpointFacts {
-        name: described.name.clone(),
-        arn: described.arn.clone(),
-        variants: described.facts(&instance_types),
-    };
-    let mut current = Current {
-        targets,
-        policies: policies.into_iter().flatten().collect(),
-        scheduled_actions: scheduled.into_iter().flatten().collect(),
-    };
+    Ok(Reading {
+        facts: EndpointFacts {
+            name: described.name.clone(),
+            variants: described.facts(&instance_types),
+        },
+        tags,
+        current: Current {
+            targets,
+            policies: policies.into_iter().flatten().collect(),
+            scheduled_actions: scheduled.into_iter().flatten().collect(),
+        },
+    })
+}
 
-    let desired = match intent {
-        Intent::Detach => Desired::Detach,
-        _ => plan::desire(&facts, &tags, &app.catalog, &app.settings)?,
-    };
-    if let Desired::NotOptedIn { reason } = &desired {
-        return skipped(reason.clone());
-    }
-    let mut variants = diff::diff(&facts, &desired, &current);
-    // Stage 3, only when a decision depends on who registered a target (deregistering it, or
-    // changing its bounds): read those targets' tags and decide again.
-    let unknown: Vec<diff::TargetKey> = variants
-        .iter()
-        .filter_map(|v| v.owner_unknown.clone())
+/// Stage 3, only when a decision depends on who registered a target (deregistering it, or
+/// changing its bounds): whether those targets carry scaletag's owner tag.
+async fn read_ownership(
+    aws: &Aws,
+    current: &mut Current,
+    unknown: &[diff::TargetKey],
+    dl: &Deadline,
+) -> Result<(), AwsError> {
+    let targets: Vec<&mut diff::CurrentTarget> = current
+        .targets
+        .iter_mut()
+        .filter(|t| unknown.contains(&t.key))
         .collect();
-    if !unknown.is_empty() {
-        let targets: Vec<&mut diff::CurrentTarget> = current
-            .targets
-            .iter_mut()
-            .filter(|t| unknown.contains(&t.key))
-            .collect();
-        let owned = try_join_all(
-            targets
-                .iter()
-                .map(|t| aws.owns_target(t.arn.as_deref(), dl)),
-        )
-        .await?;
-        for (t, owned) in targets.into_iter().zip(owned) {
-            t.owned = Some(owned);
-        }
-        variants = diff::diff(&facts, &desired, &current);
+    let owned = try_join_all(
+        targets
+            .iter()
+            .map(|t| aws.owns_target(t.arn.as_deref(), dl)),
+    )
+    .await?;
+    for (t, owned) in targets.into_iter().zip(owned) {
+        t.owned = Some(owned);
     }
-    Ok(Prepared::Ready(Plan {
-        endpoint: name.to_string(),
-        detaching: desired == Desired::Detach,
-        variants,
-    }))
+    Ok(())
 }
 
 /// The writes: each variant's in order, variants in parallel. A variant stops at its first
 /// failed write; a policy it deleted only to make room for the failed one is put back, so a
 /// switch that cannot complete leaves the old policy scaling.
-pub async fn execute(app: &App, plan: &Plan, dl: &Deadline) -> Result<Outcome, Failure> {
+pub async fn execute(
+    app: &App,
+    changes: &EndpointChanges,
+    dl: &Deadline,
+) -> Result<Outcome, Failure> {
     let aws = &app.aws;
-    let results = join_all(plan.variants.iter().map(|p| async move {
+    let results = join_all(changes.variants.iter().map(|p| async move {
         for (done, action) in p.actions.iter().enumerate() {
             if let Err(e) = aws.apply(action, dl).await {
                 restore(aws, &p.actions[..done], dl).await;
@@ -302,14 +281,14 @@ pub async fn execute(app: &App, plan: &Plan, dl: &Deadline) -> Result<Outcome, F
         (p.actions.len(), None)
     }))
     .await;
-    let outcome = plan.outcome();
+    let outcome = changes.outcome();
     let done = results.iter().map(|r| r.0).sum();
     let errors: Vec<AwsError> = results.into_iter().filter_map(|r| r.1).collect();
     if errors.is_empty() {
         return Ok(outcome);
     }
     Err(Failure::Partial {
-        endpoint: plan.endpoint.clone(),
+        endpoint: changes.endpoint.clone(),
         total: outcome.write_count(),
         done,
         errors,
@@ -342,18 +321,6 @@ async fn restore(aws: &Aws, done: &[diff::Action], dl: &Deadline) {
     }
 }
 
-/// What `scaletag adopt` found and did, per scalable target of the endpoint's variants.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Adoption {
-    pub endpoint: String,
-    /// Targets that now carry scaletag's owner tag.
-    pub adopted: Vec<String>,
-    /// Targets that already carried it.
-    pub already_owned: Vec<String>,
-    /// Targets AAS gives no ARN (registered before AAS had tags): they cannot carry a tag.
-    pub untaggable: Vec<String>,
-}
-
 /// Hands the endpoint's existing scalable targets over to scaletag: tags each one it does not
 /// own yet with the owner tag, so that `off` and `detach` may deregister it. Explicit only:
 /// scaletag never adopts a target by itself.
@@ -365,7 +332,7 @@ pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Fai
     let ids: Vec<String> = described
         .variants
         .iter()
-        .map(|(v, _)| plan::resource_id(name, v))
+        .map(|(v, _)| desire::resource_id(name, v))
         .collect();
     let targets = aws.describe_targets(&ids, dl).await?;
     let owned = try_join_all(

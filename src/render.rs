@@ -4,9 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::check::{Finding, Severity};
-use crate::outcome::{Kind, Outcome};
-use crate::reconcile::{Plan, Prepared};
-use crate::sweep::{Report, Verdict};
+use crate::decision::{Decision, EndpointChanges};
+use crate::outcome::{Adoption, Kind, Outcome, Report, Verdict};
 
 /// Colour, on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +47,16 @@ fn pretty(v: &Value) -> String {
 }
 
 /// `plan`: every request that would be sent, in the API's JSON, or "no changes".
-pub fn plan_text(prepared: &Prepared, s: Style) -> String {
+pub fn plan_text(prepared: &Decision, s: Style) -> String {
     let plan = match prepared {
-        Prepared::Skipped(o) => {
+        Decision::Skip(o) => {
             return format!(
                 "{}: skipped: {}\nno changes\n",
                 s.bold(&o.endpoint),
                 o.reason.as_deref().unwrap_or("")
             );
         }
-        Prepared::Ready(plan) => plan,
+        Decision::Ready(plan) => plan,
     };
     let count = plan.actions().count();
     let mut out = String::new();
@@ -75,7 +74,7 @@ pub fn plan_text(prepared: &Prepared, s: Style) -> String {
             out.push_str(&format!(
                 "\n  variant {}: {}\n",
                 v.variant,
-                s.dim(&format!("left alone: {reason}"))
+                s.dim(&format!("skipped: {reason}"))
             ));
             continue;
         }
@@ -104,16 +103,16 @@ pub fn plan_text(prepared: &Prepared, s: Style) -> String {
     out
 }
 
-pub fn plan_json(prepared: &Prepared) -> Value {
+pub fn plan_json(prepared: &Decision) -> Value {
     match prepared {
-        Prepared::Skipped(o) => json!({
+        Decision::Skip(o) => json!({
             "endpoint": o.endpoint, "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
         }),
-        Prepared::Ready(plan) => plan_requests(plan),
+        Decision::Ready(plan) => plan_requests(plan),
     }
 }
 
-fn plan_requests(plan: &Plan) -> Value {
+fn plan_requests(plan: &EndpointChanges) -> Value {
     let requests: Vec<Value> = plan
         .actions()
         .map(|a| json!({"operation": a.name(), "cli": a.cli_name(), "request": a.request()}))
@@ -139,7 +138,7 @@ fn warnings_text<'a>(warnings: impl Iterator<Item = &'a String>, s: Style) -> St
 
 /// `apply` and `detach`: what happened.
 pub fn outcome_text(o: &Outcome, s: Style) -> String {
-    let kind = match o.outcome {
+    let kind = match o.kind {
         Kind::Applied => s.green("applied"),
         Kind::Unchanged => "unchanged".to_string(),
         Kind::Skipped => s.dim("skipped"),
@@ -156,7 +155,7 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
     out.push('\n');
     for v in &o.variants {
         let what = match (&v.skipped, &v.template) {
-            (Some(reason), _) => s.dim(&format!("left alone: {reason}")),
+            (Some(reason), _) => s.dim(&format!("skipped: {reason}")),
             (None, Some(t)) => format!("template {t}"),
             (None, None) => String::new(),
         };
@@ -186,7 +185,7 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
 }
 
 /// `adopt`: which targets scaletag now owns.
-pub fn adoption_text(a: &crate::reconcile::Adoption, s: Style) -> String {
+pub fn adoption_text(a: &Adoption, s: Style) -> String {
     let mut out = format!(
         "{}: {} adopted, {} already scaletag's\n",
         s.bold(&a.endpoint),
@@ -339,13 +338,13 @@ pub fn check_text(findings: &[Finding], s: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::Entry;
+    use crate::outcome::Entry;
 
     const PLAIN: Style = Style { color: false };
 
     #[test]
     fn skipped_plan_says_no_changes() {
-        let p = Prepared::Skipped(Outcome::skipped("ep", "endpoint no longer exists"));
+        let p = Decision::Skip(Outcome::skipped("ep", "endpoint no longer exists"));
         assert_eq!(
             plan_text(&p, PLAIN),
             "ep: skipped: endpoint no longer exists\nno changes\n"

@@ -62,7 +62,7 @@ pub enum Class {
 
 /// What one failed attempt looked like, independent of the SDK's error types.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub enum Fault {
     /// No response: connection refused or dropped, timeout, unreadable response.
     Transport(String),
     /// An error response from the service.
@@ -75,11 +75,11 @@ pub enum Failure {
     Local(String),
 }
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Transport(d) => write!(f, "no response from AWS ({d})"),
-            Failure::Service {
+            Fault::Transport(d) => write!(f, "no response from AWS ({d})"),
+            Fault::Service {
                 code,
                 message,
                 status,
@@ -89,17 +89,17 @@ impl std::fmt::Display for Failure {
                 code.as_deref().unwrap_or("error"),
                 message.as_deref().unwrap_or("no message")
             ),
-            Failure::Local(d) => write!(f, "request not sent: {d}"),
+            Fault::Local(d) => write!(f, "request not sent: {d}"),
         }
     }
 }
 
 /// The classification table of docs/aws-behaviour.md §3.
-pub fn classify(op: Op, failure: &Failure) -> Class {
+pub fn classify(op: Op, failure: &Fault) -> Class {
     let (code, message, status) = match failure {
-        Failure::Transport(_) => return Class::Retry,
-        Failure::Local(_) => return Class::Fail,
-        Failure::Service {
+        Fault::Transport(_) => return Class::Retry,
+        Fault::Local(_) => return Class::Fail,
+        Fault::Service {
             code,
             message,
             status,
@@ -160,7 +160,7 @@ pub struct AwsError {
     pub attempts: u32,
     /// Whether retrying stopped because the deadline was near, not because the error was final.
     pub deadline: bool,
-    pub last: Failure,
+    pub last: Fault,
 }
 
 impl std::fmt::Display for AwsError {
@@ -182,8 +182,8 @@ impl std::fmt::Display for AwsError {
 
 /// What to do about a quota AWS says was reached (`LimitExceededException`): retrying cannot
 /// help, so the message names the quota and the way out (docs/aws-behaviour.md §3).
-pub fn quota_hint(op: &str, failure: &Failure) -> Option<&'static str> {
-    let Failure::Service {
+pub fn quota_hint(op: &str, failure: &Fault) -> Option<&'static str> {
+    let Fault::Service {
         code: Some(code), ..
     } = failure
     else {
@@ -209,6 +209,10 @@ pub fn quota_hint(op: &str, failure: &Failure) -> Option<&'static str> {
         }
     })
 }
+
+/// The most one endpoint's reconcile may spend, retries included, whoever runs it (an event,
+/// a command, one endpoint of a sweep) and however long the whole run may take.
+pub const ENDPOINT_BUDGET: Duration = Duration::from_secs(60);
 
 /// When an invocation must be done. Retries stop early enough to report before it.
 #[derive(Debug, Clone, Copy)]
@@ -257,25 +261,25 @@ pub enum Called<T> {
     NotFound,
 }
 
-/// Turns an SDK error into a [`Failure`].
-pub fn failure<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Failure {
+/// Turns an SDK error into a [`Fault`].
+pub fn failure<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Fault {
     match err {
-        SdkError::ServiceError(ctx) => Failure::Service {
+        SdkError::ServiceError(ctx) => Fault::Service {
             code: ctx.err().code().map(str::to_string),
             message: ctx.err().message().map(str::to_string),
             status: ctx.raw().status().as_u16(),
         },
-        SdkError::ConstructionFailure(_) => Failure::Local("the request could not be built".into()),
-        SdkError::TimeoutError(_) => Failure::Transport("timed out".into()),
-        SdkError::DispatchFailure(e) => Failure::Transport(if e.is_io() {
+        SdkError::ConstructionFailure(_) => Fault::Local("the request could not be built".into()),
+        SdkError::TimeoutError(_) => Fault::Transport("timed out".into()),
+        SdkError::DispatchFailure(e) => Fault::Transport(if e.is_io() {
             "connection failed".into()
         } else if e.is_timeout() {
             "timed out".into()
         } else {
             "dispatch failed".into()
         }),
-        SdkError::ResponseError(_) => Failure::Transport("unreadable response".into()),
-        _ => Failure::Transport("unknown SDK error".into()),
+        SdkError::ResponseError(_) => Fault::Transport("unreadable response".into()),
+        _ => Fault::Transport("unknown SDK error".into()),
     }
 }
 
@@ -299,9 +303,9 @@ where
             Ok(Ok(out)) => return Ok(Called::Done(out)),
             Ok(Err(e)) => failure(&e),
             Err(_) if limit < ATTEMPT_TIMEOUT => {
-                Failure::Transport("no answer before the invocation's deadline".into())
+                Fault::Transport("no answer before the invocation's deadline".into())
             }
-            Err(_) => Failure::Transport(format!(
+            Err(_) => Fault::Transport(format!(
                 "no answer within {} s; the attempt was abandoned",
                 ATTEMPT_TIMEOUT.as_secs()
             )),
@@ -339,8 +343,8 @@ where
 mod tests {
     use super::*;
 
-    fn service(code: &str, message: &str, status: u16) -> Failure {
-        Failure::Service {
+    fn service(code: &str, message: &str, status: u16) -> Fault {
+        Fault::Service {
             code: Some(code.into()),
             message: Some(message.into()),
             status,
@@ -423,10 +427,10 @@ mod tests {
             (Op::DescribeEndpoint, service("", "", 503), Retry),
             (
                 Op::DescribeEndpoint,
-                Failure::Transport("reset".into()),
+                Fault::Transport("reset".into()),
                 Retry,
             ),
-            (Op::DescribeEndpoint, Failure::Local("bad".into()), Fail),
+            (Op::DescribeEndpoint, Fault::Local("bad".into()), Fail),
         ];
         for (op, f, want) in cases {
             assert_eq!(classify(op, &f), want, "{op:?} {f}");

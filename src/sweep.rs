@@ -1,17 +1,19 @@
 //! Reconcile every InService endpoint in the account and region: backfill for endpoints
 //! created before scaletag was deployed, and drift repair (a policy edited by hand comes
-//! back to its template). The same `prepare`/`execute` as one event, for each endpoint.
+//! back to its template). The same `reconcile` as one event, for each endpoint.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream;
-use serde::Serialize;
 
-use crate::outcome::Kind;
-use crate::reconcile::{self, App, Failure, Intent, Prepared};
+use crate::decision::{Decision, Intent};
+use crate::outcome::{Entry, Report, Verdict};
+use crate::reconcile::{self, App, Failure, Target};
 use crate::retry::{AwsError, Deadline};
+
+pub use crate::retry::ENDPOINT_BUDGET;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -20,8 +22,6 @@ pub struct Options {
     pub concurrency: usize,
     /// Plan only: every read, no write.
     pub dry_run: bool,
-    /// The most one endpoint may take, retries included.
-    pub per_endpoint: Duration,
 }
 
 impl Default for Options {
@@ -29,61 +29,8 @@ impl Default for Options {
         Options {
             concurrency: 4,
             dry_run: false,
-            per_endpoint: Duration::from_secs(30),
         }
     }
-}
-
-/// How one endpoint ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Applied,
-    WouldApply,
-    Unchanged,
-    Skipped,
-    Detached,
-    WouldDetach,
-    Rejected,
-    Failed,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Applied => "applied",
-            Verdict::WouldApply => "would-apply",
-            Verdict::Unchanged => "unchanged",
-            Verdict::Skipped => "skipped",
-            Verdict::Detached => "detached",
-            Verdict::WouldDetach => "would-detach",
-            Verdict::Rejected => "rejected",
-            Verdict::Failed => "failed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Entry {
-    pub endpoint: String,
-    pub result: Verdict,
-    /// Writes made (or, in a dry run, that would be).
-    pub writes: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
-    pub dry_run: bool,
-    pub endpoints: usize,
-    pub counts: BTreeMap<&'static str, usize>,
-    pub results: Vec<Entry>,
-    /// Endpoints not started because the deadline was near; the next sweep covers them
-    /// (the order is shuffled each time, so none is starved).
-    pub not_reached: Vec<String>,
 }
 
 /// Below this much time left, no new endpoint is started.
@@ -109,7 +56,7 @@ pub async fn sweep(
                 if deadline.remaining() < MIN_TO_START {
                     return (name, None);
                 }
-                let dl = Deadline::after(deadline.remaining().min(options.per_endpoint));
+                let dl = deadline.within(ENDPOINT_BUDGET);
                 let entry = one(app, &name, &arn, options.dry_run, &dl).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, total);
@@ -143,52 +90,42 @@ pub async fn sweep(
 }
 
 async fn one(app: &App, name: &str, arn: &str, dry_run: bool, dl: &Deadline) -> Entry {
-    let entry = |result, writes, reason: Option<String>, warnings| Entry {
+    let target = Target {
+        name,
+        arn_hint: Some(arn),
+    };
+    let done = reconcile::reconcile(app, target, Intent::FromTags, dry_run, dl).await;
+    let (result, writes, reason, warnings) = match done {
+        Ok(r) => {
+            let o = r.outcome;
+            let writes = o.write_count();
+            // A skipped endpoint's reason is its line; a dry run has nothing to report but
+            // what it would write.
+            let reason = match (&r.decision, dry_run) {
+                (Decision::Ready(_), true) => None,
+                _ => o.reason,
+            };
+            (Verdict::of(o.kind, dry_run), writes, reason, o.warnings)
+        }
+        Err(Failure::Rejected(r)) => {
+            let problems: Vec<String> = r.problems.iter().map(ToString::to_string).collect();
+            (Verdict::Rejected, 0, Some(problems.join("; ")), Vec::new())
+        }
+        Err(e) => (Verdict::Failed, 0, Some(e.to_string()), Vec::new()),
+    };
+    let entry = Entry {
         endpoint: name.to_string(),
         result,
         writes,
         reason,
         warnings,
     };
-    let prepared = reconcile::prepare(app, name, Some(arn), Intent::FromTags, dl).await;
-    let outcome = match prepared {
-        Ok(Prepared::Skipped(o)) => return entry(Verdict::Skipped, 0, o.reason, Vec::new()),
-        Ok(Prepared::Ready(plan)) if dry_run => {
-            let o = plan.outcome();
-            let result = match o.outcome {
-                Kind::Applied => Verdict::WouldApply,
-                Kind::Detached => Verdict::WouldDetach,
-                _ => Verdict::Unchanged,
-            };
-            return entry(result, o.write_count(), None, o.warnings);
-        }
-        Ok(Prepared::Ready(plan)) => reconcile::execute(app, &plan, dl).await,
-        Err(e) => Err(e),
-    };
-    let result = match &outcome {
-        Ok(o) => entry(
-            match o.outcome {
-                Kind::Applied => Verdict::Applied,
-                Kind::Unchanged => Verdict::Unchanged,
-                Kind::Skipped => Verdict::Skipped,
-                Kind::Detached => Verdict::Detached,
-            },
-            o.write_count(),
-            o.reason.clone(),
-            o.warnings.clone(),
-        ),
-        Err(Failure::Rejected(r)) => {
-            let problems: Vec<String> = r.problems.iter().map(ToString::to_string).collect();
-            entry(Verdict::Rejected, 0, Some(problems.join("; ")), Vec::new())
-        }
-        Err(e) => entry(Verdict::Failed, 0, Some(e.to_string()), Vec::new()),
-    };
     tracing::info!(
         endpoint = name,
-        result = result.result.as_str(),
-        writes = result.writes,
-        reason = result.reason.as_deref().unwrap_or(""),
+        result = entry.result.as_str(),
+        writes = entry.writes,
+        reason = entry.reason.as_deref().unwrap_or(""),
         "sweep"
     );
-    result
+    entry
 }

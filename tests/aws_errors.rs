@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 
 use scaletag::aws::Aws;
 use scaletag::catalog::Catalog;
+use scaletag::desire::Settings;
+use scaletag::lambda;
 use scaletag::outcome::Kind;
-use scaletag::plan::Settings;
-use scaletag::reconcile::{self, App, Failure};
+use scaletag::reconcile::{App, Failure};
 use scaletag::retry::Deadline;
 
 const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep";
@@ -38,23 +39,24 @@ fn pending_update() -> HttpResponse {
     )
 }
 
-enum Kind2 {
+/// What the mocked endpoint's one variant scales.
+enum VariantShape {
     Instances,
     ProvisionedConcurrency,
 }
 
-fn sagemaker_rules(template: &str, kind: Kind2) -> Vec<Rule> {
+fn sagemaker_rules(template: &str, kind: VariantShape) -> Vec<Rule> {
     use sm::operation::{
         describe_endpoint::DescribeEndpointOutput,
         describe_endpoint_config::DescribeEndpointConfigOutput, list_tags::ListTagsOutput,
     };
     use sm::types as t;
     let variant = match kind {
-        Kind2::Instances => t::ProductionVariantSummary::builder()
+        VariantShape::Instances => t::ProductionVariantSummary::builder()
             .variant_name("AllTraffic")
             .current_instance_count(1)
             .build(),
-        Kind2::ProvisionedConcurrency => t::ProductionVariantSummary::builder()
+        VariantShape::ProvisionedConcurrency => t::ProductionVariantSummary::builder()
             .variant_name("AllTraffic")
             .current_serverless_config(
                 t::ProductionVariantServerlessConfig::builder()
@@ -133,8 +135,8 @@ fn event() -> Value {
 }
 
 async fn run(app: &App, budget: Duration) -> Result<scaletag::outcome::Outcome, Failure> {
-    match reconcile::handle(app, &event(), &Deadline::after(budget)).await? {
-        reconcile::Response::Endpoint(outcome) => Ok(outcome),
+    match lambda::handle(app, &event(), &Deadline::after(budget)).await? {
+        lambda::Response::Endpoint(outcome) => Ok(outcome),
         other => panic!("not an endpoint outcome: {other:?}"),
     }
 }
@@ -177,11 +179,11 @@ async fn put_right_after_register_retries_object_not_found() {
     let register = register_ok();
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put.clone()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let out = run(&app, Duration::from_secs(10))
         .await
         .expect("applied after a retry");
-    assert_eq!(out.outcome, Kind::Applied);
+    assert_eq!(out.kind, Kind::Applied);
     assert_eq!((register.num_calls(), put.num_calls()), (1, 2));
 }
 
@@ -198,11 +200,11 @@ async fn concurrent_update_throttling_and_internal_errors_are_retried() {
     let put = put_ok();
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put.clone()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let out = run(&app, Duration::from_secs(20))
         .await
         .expect("applied after retries");
-    assert_eq!(out.outcome, Kind::Applied);
+    assert_eq!(out.kind, Kind::Applied);
     assert_eq!((register.num_calls(), put.num_calls()), (5, 1));
 }
 
@@ -218,7 +220,7 @@ async fn validation_exception_fails_at_once_with_awss_message() {
     let put = put_ok();
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put.clone()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let err = run(&app, Duration::from_secs(10)).await.expect_err("fails");
     let message = err.to_string();
     assert!(message.contains("RegisterScalableTarget on endpoint/ep/variant/AllTraffic failed: ValidationException (HTTP 400): Minimum capacity cannot be greater than maximum capacity"), "{message}");
@@ -251,7 +253,7 @@ async fn failed_resource_access_is_retried_only_when_cloudwatch_throttles() {
         .build();
     let mut rules = empty_aas_reads();
     rules.extend([register_ok(), put.clone()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let message = run(&app, Duration::from_secs(10))
         .await
         .expect_err("fails")
@@ -275,7 +277,7 @@ async fn a_quota_fails_at_once_and_names_the_quota() {
         .build();
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put_ok()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let message = run(&app, Duration::from_secs(10))
         .await
         .expect_err("fails")
@@ -312,9 +314,9 @@ async fn a_target_created_meanwhile_is_registered_without_tags() {
         });
     let mut rules = empty_aas_reads();
     rules.extend([tagged.clone(), untagged.clone(), put_ok()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let out = run(&app, Duration::from_secs(10)).await.expect("applied");
-    assert_eq!(out.outcome, Kind::Applied);
+    assert_eq!(out.kind, Kind::Applied);
     assert_eq!((tagged.num_calls(), untagged.num_calls()), (1, 1));
 }
 
@@ -327,7 +329,7 @@ async fn conflicts_stop_before_the_deadline() {
         .build();
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put_ok()]);
-    let app = app(&sagemaker_rules("default", Kind2::Instances), &rules);
+    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
     let budget = Duration::from_millis(1500);
     let started = Instant::now();
     let message = run(&app, budget).await.expect_err("fails").to_string();
@@ -411,7 +413,7 @@ async fn detach_with(owner_tags: &[(&str, &str)]) -> (usize, usize, scaletag::ou
                 .build()
         });
     let app = app(
-        &sagemaker_rules("off", Kind2::Instances),
+        &sagemaker_rules("off", VariantShape::Instances),
         &[
             targets,
             policies,
@@ -428,14 +430,14 @@ async fn detach_with(owner_tags: &[(&str, &str)]) -> (usize, usize, scaletag::ou
 #[tokio::test]
 async fn detach_treats_already_gone_as_done() {
     let (deleted, deregistered, out) = detach_with(&[("managed-by", "scaletag")]).await;
-    assert_eq!(out.outcome, Kind::Detached);
+    assert_eq!(out.kind, Kind::Detached);
     assert_eq!((deleted, deregistered), (1, 1));
 }
 
 #[tokio::test]
 async fn detach_never_deregisters_a_target_another_owner_registered() {
     let (deleted, deregistered, out) = detach_with(&[("owner", "cloudformation")]).await;
-    assert_eq!(out.outcome, Kind::Detached);
+    assert_eq!(out.kind, Kind::Detached);
     assert_eq!((deleted, deregistered), (1, 0));
     assert!(
         out.warnings
@@ -461,7 +463,7 @@ async fn a_missing_endpoint_is_skipped() {
     let out = run(&app, Duration::from_secs(5))
         .await
         .expect("skipped, not an error");
-    assert_eq!(out.outcome, Kind::Skipped);
+    assert_eq!(out.kind, Kind::Skipped);
     assert_eq!(out.reason.as_deref(), Some("endpoint no longer exists"));
 }
 
@@ -495,10 +497,10 @@ async fn provisioned_concurrency_uses_its_own_dimension() {
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put.clone()]);
     let app = app(
-        &sagemaker_rules("serverless", Kind2::ProvisionedConcurrency),
+        &sagemaker_rules("serverless", VariantShape::ProvisionedConcurrency),
         &rules,
     );
     let out = run(&app, Duration::from_secs(10)).await.expect("applied");
-    assert_eq!(out.outcome, Kind::Applied);
+    assert_eq!(out.kind, Kind::Applied);
     assert_eq!((register.num_calls(), put.num_calls()), (1, 1));
 }

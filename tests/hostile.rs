@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use scaletag::catalog::Catalog;
-use scaletag::plan::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
+use scaletag::desire::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
 use scaletag::{check, event, tags};
 
 fn corpus(name: &str) -> Vec<Value> {
@@ -18,7 +18,6 @@ fn corpus(name: &str) -> Vec<Value> {
 fn facts() -> EndpointFacts {
     EndpointFacts {
         name: "ep".into(),
-        arn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".into(),
         variants: vec![
             VariantFacts {
                 name: "A".into(),
@@ -85,7 +84,7 @@ fn tag_corpus_every_rule_of_the_contract() {
     let catalog = Catalog::builtin();
     for case in corpus("tags.json") {
         let name = &case["name"];
-        let result = plan::desire(&facts(), &pairs(&case["tags"]), &catalog, &settings());
+        let result = desire::desire(&facts(), &pairs(&case["tags"]), &catalog, &settings());
         let expected: Vec<&str> = case["expect"]
             .as_array()
             .unwrap()
@@ -173,7 +172,7 @@ fn extremes_huge_deep_and_many() {
     set.push(("autoscaling:variant:S:template".into(), "serverless".into()));
     set[0].1 = "Zoë — équipe ML".into();
     assert_eq!(set.len(), 50);
-    assert!(plan::desire(&facts(), &set, &Catalog::builtin(), &settings()).is_ok());
+    assert!(desire::desire(&facts(), &set, &Catalog::builtin(), &settings()).is_ok());
 
     // A catalog of 1,000 templates is fine; one bad one among them is found by name.
     let mut many = serde_json::Map::new();
@@ -266,7 +265,7 @@ proptest! {
         prop_oneof![".*".boxed(), "autoscaling:[a-z:-]{0,30}".boxed(), "autoscaling:variant:[AS]:[a-z-]{0,20}".boxed()],
         prop_oneof![".*".boxed(), "[0-9.eE+-]{0,12}".boxed(), "(default|off|responsive|true|false)".boxed()],
     ), 0..12)) {
-        let _ = plan::desire(&facts(), &set, &Catalog::builtin(), &settings());
+        let _ = desire::desire(&facts(), &set, &Catalog::builtin(), &settings());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use scaletag::aws::Aws;
-use scaletag::reconcile::{self, App};
+use scaletag::lambda::{self, Response};
+use scaletag::reconcile::App;
 use scaletag::retry::Deadline;
 
 /// Time kept back from Lambda's deadline to report the result.
@@ -46,12 +47,12 @@ async fn main() -> Result<(), Error> {
 
 async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let deadline = deadline(event.context.deadline());
-    match reconcile::handle(app, &event.payload, &deadline).await {
+    match lambda::handle(app, &event.payload, &deadline).await {
         Ok(response) => {
-            if let reconcile::Response::Endpoint(outcome) = &response {
+            if let Response::Endpoint(outcome) = &response {
                 tracing::info!(
                     endpoint = outcome.endpoint.as_str(),
-                    outcome = ?outcome.outcome,
+                    outcome = ?outcome.kind,
                     writes = outcome.write_count(),
                     "done"
                 );

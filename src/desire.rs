@@ -11,7 +11,6 @@ use crate::tags::{self, Choice, EndpointTags, Overrides, Problem, Tagged};
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointFacts {
     pub name: String,
-    pub arn: String,
     pub variants: Vec<VariantFacts>,
 }
 
@@ -67,7 +66,7 @@ pub enum Desired {
 #[derive(Debug, Clone, PartialEq)]
 pub enum VariantDesire {
     Scale(ScalingSpec),
-    Leave {
+    Skip {
         variant: String,
         reason: String,
     },
@@ -99,12 +98,23 @@ pub struct PolicySpec {
 
 /// The endpoint's tags cannot be applied; every problem is listed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{} on endpoint `{endpoint}`; nothing was changed:\n{}",
-    if problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", problems.len()) },
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
 pub struct Rejection {
     pub endpoint: String,
     pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.problems.len() {
+            1 => f.write_str("1 problem")?,
+            n => write!(f, "{n} problems")?,
+        }
+        write!(f, " on endpoint `{}`; nothing was changed:", self.endpoint)?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Decides what the endpoint's scaling should be. Pure: no I/O, same answer every time.
@@ -240,8 +250,8 @@ fn variant_desire(
     let none = Overrides::default();
     let vo = parsed.variants.get(&variant.name).unwrap_or(&none);
     let eo = &parsed.endpoint;
-    let leave = |reason: String| {
-        Some(VariantDesire::Leave {
+    let skip = |reason: String| {
+        Some(VariantDesire::Skip {
             variant: variant.name.clone(),
             reason,
         })
@@ -253,7 +263,7 @@ fn variant_desire(
                 variant: variant.name.clone(),
             });
         }
-        Choice::Off => return leave(format!("tag `{}` is `off`", choice.key)),
+        Choice::Off => return skip(format!("tag `{}` is `off`", choice.key)),
         Choice::Template(name) => name,
     };
     let Some(template) = catalog.get(template_name) else {
@@ -264,7 +274,7 @@ fn variant_desire(
         VariantKind::Instances {
             instance_type: Some(t),
         } if is_burstable(t) => {
-            return leave(format!(
+            return skip(format!(
                 "runs on {t}, a burstable instance type that Application Auto Scaling cannot register"
             ));
         }
@@ -272,7 +282,7 @@ fn variant_desire(
         VariantKind::Serverless {
             provisioned_concurrency: None,
         } => {
-            return leave(
+            return skip(
                 "serverless without provisioned concurrency: SageMaker scales it on demand, there is nothing to register"
                     .into(),
             );
@@ -433,7 +443,6 @@ mod tests {
     pub(crate) fn facts(variants: &[(&str, VariantKind)]) -> EndpointFacts {
         EndpointFacts {
             name: "ep".into(),
-            arn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".into(),
             variants: variants
                 .iter()
                 .map(|(n, k)| VariantFacts {
@@ -471,7 +480,7 @@ mod tests {
                 .into_iter()
                 .filter_map(|v| match v {
                     VariantDesire::Scale(s) => Some(s),
-                    VariantDesire::Leave { .. } | VariantDesire::Detach { .. } => None,
+                    VariantDesire::Skip { .. } | VariantDesire::Detach { .. } => None,
                 })
                 .collect(),
             other => panic!("not managed: {other:?}"),
@@ -563,7 +572,7 @@ mod tests {
         .unwrap();
         let Desired::Manage(v) = d else { panic!() };
         match (&v[0], &v[1]) {
-            (VariantDesire::Scale(a), VariantDesire::Leave { reason, .. }) => {
+            (VariantDesire::Scale(a), VariantDesire::Skip { reason, .. }) => {
                 assert_eq!(a.policies[0].name, "scaletag-concurrency");
                 assert!(reason.contains("autoscaling:variant:B:template"));
             }
@@ -608,7 +617,7 @@ mod tests {
             panic!()
         };
         match (&v[0], &v[1]) {
-            (VariantDesire::Scale(s), VariantDesire::Leave { reason, .. }) => {
+            (VariantDesire::Scale(s), VariantDesire::Skip { reason, .. }) => {
                 assert_eq!(s.dimension, Dimension::ProvisionedConcurrency);
                 assert!(reason.contains("without provisioned concurrency"));
             }
@@ -634,7 +643,7 @@ mod tests {
             panic!()
         };
         assert!(
-            matches!(&v[0], VariantDesire::Leave { reason, .. } if reason.contains("burstable"))
+            matches!(&v[0], VariantDesire::Skip { reason, .. } if reason.contains("burstable"))
         );
     }
 
@@ -712,7 +721,7 @@ mod tests {
             }
         );
         assert!(
-            matches!(&v[2], VariantDesire::Leave { variant, reason } if variant == "C" && reason.contains("autoscaling:variant:C:template"))
+            matches!(&v[2], VariantDesire::Skip { variant, reason } if variant == "C" && reason.contains("autoscaling:variant:C:template"))
         );
         // With no variant template, `off` is a plain detach.
         assert_eq!(

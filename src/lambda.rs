@@ -1,0 +1,60 @@
+//! What one Lambda invocation does with its payload: an endpoint's state change, or the
+//! scheduled sweep. The function's entry point (`src/bin/scaletag-lambda.rs`) wires the runtime
+//! around [`handle`].
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::decision::Intent;
+use crate::event::{self, EndpointChange, Trigger};
+use crate::outcome::{Outcome, Report};
+use crate::reconcile::{self, App, Failure, Target};
+use crate::retry::Deadline;
+use crate::sweep;
+
+/// What an invocation returns: one endpoint's outcome, or a sweep's report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Endpoint(Outcome),
+    Sweep(Report),
+}
+
+/// Handles one invocation payload.
+pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Response, Failure> {
+    match event::decode(payload)? {
+        Trigger::Sweep => {
+            let report = sweep::sweep(app, &sweep::Options::default(), dl, &|_, _| ()).await?;
+            Ok(Response::Sweep(report))
+        }
+        Trigger::EndpointStateChange(change) => {
+            let dl = dl.within(sweep::ENDPOINT_BUDGET);
+            endpoint_change(app, &change, &dl)
+                .await
+                .map(Response::Endpoint)
+        }
+    }
+}
+
+async fn endpoint_change(
+    app: &App,
+    change: &EndpointChange,
+    dl: &Deadline,
+) -> Result<Outcome, Failure> {
+    if change.status != event::IN_SERVICE {
+        return Ok(Outcome::skipped(
+            &change.endpoint_name,
+            format!(
+                "event status is {}; scaletag acts on {}",
+                change.status,
+                event::IN_SERVICE
+            ),
+        ));
+    }
+    let target = Target {
+        name: &change.endpoint_name,
+        arn_hint: change.endpoint_arn.as_deref(),
+    };
+    let done = reconcile::reconcile(app, target, Intent::FromTags, false, dl).await?;
+    Ok(done.outcome)
+}
