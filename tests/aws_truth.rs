@@ -5,7 +5,7 @@
 //! (`scripts/standin/`); where AWS refuses what moto accepts, the recording proxy answers
 //! with AWS's error.
 
-mod support;
+use scaletag_testkit as support;
 
 use std::time::{Duration, Instant};
 

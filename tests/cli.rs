@@ -1,6 +1,6 @@
 //! The `scaletag` command line against moto (and offline for `check`).
 
-mod support;
+use scaletag_testkit as support;
 
 use serde_json::json;
 use support::fixture::{Harness, Variant};

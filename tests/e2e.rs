@@ -1,6 +1,6 @@
 //! End to end: the built binary, over the Lambda Runtime API, against a real moto server.
 
-mod support;
+use scaletag_testkit as support;
 
 use std::time::Duration;
 

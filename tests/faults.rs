@@ -2,7 +2,7 @@
 //! schedule; Lambda's retries modelled; concurrent and out-of-order deliveries; AWS slower
 //! than the deadline. Everything converges, nothing is lost or widened.
 
-mod support;
+use scaletag_testkit as support;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -1,7 +1,7 @@
 //! `scaletag sweep` and the Lambda's scheduled sweep over a fleet of 52 endpoints in moto.
 //! One test: a sweep sees every endpoint of the account, so it has this process's moto to itself.
 
-mod support;
+use scaletag_testkit as support;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The SAM template: cfn-lint clean, transformable by aws-sam-translator, and shaped as
 //! promised (runtime, trigger, failure destination, least privilege).
 
-mod support;
+use scaletag_testkit as support;
 
 use std::process::Command;
 

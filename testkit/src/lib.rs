@@ -1,6 +1,7 @@
-//! End-to-end harness: a real moto server, a recording proxy in front of it, a Lambda Runtime
-//! API stand-in, and the real `scaletag` binary talking to both.
-#![allow(dead_code)]
+//! scaletag's test kit: a real moto server (with the stand-in for what moto lacks), a recording
+//! proxy in front of it, a Lambda Runtime API stand-in, and the real `scaletag` binaries talking
+//! to both. A library of its own, shared by every integration test of the scaletag crate, so
+//! that what one test does not use is not dead code in it.
 
 pub mod fixture;
 pub mod http;
@@ -23,8 +24,27 @@ pub const WRITES: [&str; 4] = [
     "DeregisterScalableTarget",
 ];
 
+/// The scaletag repository (this crate lives in its `testkit/`).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let kit = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    kit.parent().map(PathBuf::from).unwrap_or(kit)
+}
+
+/// One of scaletag's binaries, as cargo built it for the running test: beside the test
+/// executable's `deps/` folder, wherever `CARGO_TARGET_DIR` puts builds.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests run from <target>/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with cargo test, which builds it",
+        path.display()
+    );
+    path
 }
 
 /// The project's virtualenv Python; `scripts/test` creates it. Missing is a hard failure.
@@ -601,7 +621,7 @@ pub struct Function {
 
 impl Function {
     pub fn start(runtime_port: u16, aws_port: u16, env: &[(&str, &str)]) -> Function {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scaletag-lambda"));
+        let mut cmd = Command::new(binary("scaletag-lambda"));
         cmd.env_clear()
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
@@ -663,7 +683,7 @@ impl Drop for Function {
 
 /// Runs the `scaletag` command line against `aws_port`; (exit code, stdout, stderr).
 pub fn cli(aws_port: u16, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scaletag"))
+    let out = Command::new(binary("scaletag"))
         .args(args)
         .env_clear()
         .env("AWS_REGION", REGION)
