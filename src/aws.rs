@@ -7,7 +7,7 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_sagemaker as sagemaker;
 
-use crate::desire::{VariantFacts, VariantKind};
+use crate::desire::{EndpointFacts, VariantFacts, VariantKind};
 use crate::diff::{Action, CurrentPolicy, CurrentTarget, OWNER_TAG, TargetKey};
 use crate::policy::{self, Dimension, TargetTracking};
 use crate::retry::{AwsError, Called, Deadline, Fault, Op, call};
@@ -31,7 +31,16 @@ pub struct Described {
 }
 
 impl Described {
-    /// The facts plan needs, given the instance types from the endpoint config.
+    /// The endpoint as the decision sees it, given the instance types from its config (none
+    /// yet, before DescribeEndpointConfig).
+    pub fn endpoint_facts(&self, instance_types: &HashMap<String, String>) -> EndpointFacts {
+        EndpointFacts {
+            name: self.name.clone(),
+            variants: self.facts(instance_types),
+        }
+    }
+
+    /// The variants' facts, given the instance types from the endpoint config.
     pub fn facts(&self, instance_types: &HashMap<String, String>) -> Vec<VariantFacts> {
         self.variants
             .iter()
@@ -379,33 +388,8 @@ impl Aws {
                 tags,
                 ..
             } => {
-                let register = |tags: Option<HashMap<String, String>>| {
-                    call(Op::RegisterScalableTarget, subject, dl, move || {
-                        self.aas
-                            .register_scalable_target()
-                            .service_namespace(NAMESPACE)
-                            .resource_id(subject)
-                            .scalable_dimension(dimension())
-                            .min_capacity(*min_capacity)
-                            .max_capacity(*max_capacity)
-                            .set_tags(tags.clone())
-                            .send()
-                    })
-                };
-                let tags: Option<HashMap<String, String>> =
-                    tags.as_ref().map(|t| t.clone().into_iter().collect());
-                match register(tags.clone()).await {
-                    // The target appeared since it was read: an earlier attempt whose answer
-                    // was lost created it (with the tag), or someone else did (without). AWS
-                    // takes tags only at creation, so set the bounds without them; whose it
-                    // is stays what its tags say (docs/aws-behaviour.md §8).
-                    Err(e) if tags.is_some() && target_exists(&e.last) => {
-                        register(None).await?;
-                    }
-                    other => {
-                        other?;
-                    }
-                }
+                self.register(key, (*min_capacity, *max_capacity), tags.as_ref(), dl)
+                    .await?
             }
             Action::PutScalingPolicy {
                 policy_name,
@@ -444,6 +428,44 @@ impl Aws {
             request = detail.as_str(),
             "aws write"
         );
+        Ok(())
+    }
+
+    /// RegisterScalableTarget with these bounds, and `tags` when it creates the target.
+    async fn register(
+        &self,
+        key: &TargetKey,
+        (min, max): (i32, i32),
+        tags: Option<&std::collections::BTreeMap<String, String>>,
+        dl: &Deadline,
+    ) -> Result<(), AwsError> {
+        let subject = key.resource_id.as_str();
+        let register = |tags: Option<HashMap<String, String>>| {
+            call(Op::RegisterScalableTarget, subject, dl, move || {
+                self.aas
+                    .register_scalable_target()
+                    .service_namespace(NAMESPACE)
+                    .resource_id(subject)
+                    .scalable_dimension(aas::types::ScalableDimension::from(key.dimension.as_str()))
+                    .min_capacity(min)
+                    .max_capacity(max)
+                    .set_tags(tags.clone())
+                    .send()
+            })
+        };
+        let tags: Option<HashMap<String, String>> = tags.map(|t| t.clone().into_iter().collect());
+        match register(tags.clone()).await {
+            // The target appeared since it was read: an earlier attempt whose answer was lost
+            // created it (with the tag), or someone else did (without). AWS takes tags only at
+            // creation, so set the bounds without them; whose it is stays what its tags say
+            // (docs/aws-behaviour.md §8).
+            Err(e) if tags.is_some() && target_exists(&e.last) => {
+                register(None).await?;
+            }
+            other => {
+                other?;
+            }
+        }
         Ok(())
     }
 
@@ -620,47 +642,44 @@ pub fn from_sdk(c: &SdkConfig) -> TargetTracking {
                 dimensions: dims(m.dimensions()),
                 statistic: m.statistic().map(|s| s.as_str().to_string()),
                 unit: m.unit().map(str::to_string),
-                metrics: (!m.metrics().is_empty()).then(|| {
-                    m.metrics()
-                        .iter()
-                        .map(|q| policy::MetricQuery {
-                            id: q.id().to_string(),
-                            expression: q.expression().map(str::to_string),
-                            label: q.label().map(str::to_string),
-                            return_data: q.return_data(),
-                            metric_stat: q.metric_stat().map(|s| policy::MetricStat {
-                                metric: policy::Metric {
-                                    metric_name: s
-                                        .metric()
-                                        .and_then(|m| m.metric_name())
-                                        .map(str::to_string),
-                                    namespace: s
-                                        .metric()
-                                        .and_then(|m| m.namespace())
-                                        .map(str::to_string),
-                                    dimensions: s.metric().and_then(|m| {
-                                        (!m.dimensions().is_empty()).then(|| {
-                                            m.dimensions()
-                                                .iter()
-                                                .map(|d| policy::MetricDimension {
-                                                    name: d.name().to_string(),
-                                                    value: d.value().to_string(),
-                                                })
-                                                .collect()
-                                        })
-                                    }),
-                                },
-                                stat: s.stat().to_string(),
-                                unit: s.unit().map(str::to_string),
-                            }),
-                        })
-                        .collect()
-                }),
+                metrics: (!m.metrics().is_empty())
+                    .then(|| m.metrics().iter().map(query_from_sdk).collect()),
             }
         }),
         scale_out_cooldown: c.scale_out_cooldown(),
         scale_in_cooldown: c.scale_in_cooldown(),
         disable_scale_in: c.disable_scale_in(),
+    }
+}
+
+fn query_from_sdk(q: &aas::types::TargetTrackingMetricDataQuery) -> policy::MetricQuery {
+    policy::MetricQuery {
+        id: q.id().to_string(),
+        expression: q.expression().map(str::to_string),
+        label: q.label().map(str::to_string),
+        return_data: q.return_data(),
+        metric_stat: q.metric_stat().map(|s| {
+            let metric = s.metric();
+            policy::MetricStat {
+                metric: policy::Metric {
+                    metric_name: metric.and_then(|m| m.metric_name()).map(str::to_string),
+                    namespace: metric.and_then(|m| m.namespace()).map(str::to_string),
+                    dimensions: metric.and_then(|m| {
+                        (!m.dimensions().is_empty()).then(|| {
+                            m.dimensions()
+                                .iter()
+                                .map(|d| policy::MetricDimension {
+                                    name: d.name().to_string(),
+                                    value: d.value().to_string(),
+                                })
+                                .collect()
+                        })
+                    }),
+                },
+                stat: s.stat().to_string(),
+                unit: s.unit().map(str::to_string),
+            }
+        }),
     }
 }
 

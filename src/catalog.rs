@@ -189,84 +189,13 @@ fn parse_template(name: &str, value: serde_json::Value) -> Result<Template, Vec<
             ),
         ));
     }
-    let single = format!("{OWNED_POLICY_PREFIX}{name}");
-    let policies: Vec<(String, String, TargetTracking)> = match (
-        doc.target_tracking_scaling_policy_configuration,
-        doc.target_tracking_policies,
-    ) {
-        (Some(c), None) => vec![("TargetTrackingScalingPolicyConfiguration".into(), single, c)],
-        (None, Some(map)) if !map.is_empty() => {
-            let mut out = Vec::new();
-            for (key, c) in map {
-                if key.is_empty()
-                    || key.len() > 32
-                    || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                {
-                    problems.push(at(
-                        &format!("TargetTrackingPolicies.{key}"),
-                        "a policy key must be 1-32 letters, digits or `-`",
-                    ));
-                }
-                out.push((
-                    format!("TargetTrackingPolicies.{key}"),
-                    format!("{single}-{key}"),
-                    c,
-                ));
-            }
-            out
-        }
-        (None, Some(_)) => {
-            problems.push(at(
-                "TargetTrackingPolicies",
-                "must hold at least one policy",
-            ));
-            Vec::new()
-        }
-        (Some(_), Some(_)) | (None, None) => {
-            problems.push(at(
-                "",
-                "needs exactly one of TargetTrackingScalingPolicyConfiguration (one policy) \
-                 and TargetTrackingPolicies (several, keyed by name)",
-            ));
-            Vec::new()
-        }
-    };
-    let mut fits = BTreeMap::new();
-    let mut metrics: Vec<(&str, String)> = Vec::new();
-    for (field, _, config) in &policies {
-        for (sub, message) in policy::validate(config) {
-            let path = if sub.is_empty() {
-                field.clone()
-            } else {
-                format!("{field}.{sub}")
-            };
-            problems.push(at(&path, &message));
-        }
-        if let Some(d) = policy::metric_fit(config) {
-            fits.insert(d, field.as_str());
-        }
-        // AAS allows several target-tracking policies on one target only with different metrics.
-        let metric = serde_json::to_string(&(
-            &config.predefined_metric_specification,
-            &config.customized_metric_specification,
-        ))
-        .unwrap_or_default();
-        if let Some((other, _)) = metrics.iter().find(|(_, m)| *m == metric) {
-            problems.push(at(
-                field,
-                &format!(
-                    "uses the same metric as {other}; each policy on a target needs its own metric"
-                ),
-            ));
-        }
-        metrics.push((field, metric));
-    }
-    if fits.len() > 1 {
-        problems.push(at(
-            "",
-            "mixes metrics for instance counts and for provisioned concurrency; no variant can take both",
-        ));
-    }
+    let (policies, shape) = named_policies(name, &doc);
+    problems.extend(shape.into_iter().map(|(field, m)| at(&field, &m)));
+    problems.extend(
+        policy_problems(&policies)
+            .into_iter()
+            .map(|(field, m)| at(&field, &m)),
+    );
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -283,6 +212,99 @@ fn parse_template(name: &str, value: serde_json::Value) -> Result<Template, Vec<
             })
             .collect(),
     })
+}
+
+/// A policy of a template: (its field in the template, its policy name, its configuration).
+type NamedPolicy = (String, String, TargetTracking);
+
+/// A template's policies, and the problems of their
+/// shape as (field, message): exactly one of the single and the keyed form, with valid keys.
+fn named_policies(name: &str, doc: &TemplateDoc) -> (Vec<NamedPolicy>, Vec<(String, String)>) {
+    let single = format!("{OWNED_POLICY_PREFIX}{name}");
+    let mut problems = Vec::new();
+    let policies = match (
+        &doc.target_tracking_scaling_policy_configuration,
+        &doc.target_tracking_policies,
+    ) {
+        (Some(c), None) => vec![(
+            "TargetTrackingScalingPolicyConfiguration".into(),
+            single,
+            c.clone(),
+        )],
+        (None, Some(map)) if !map.is_empty() => map
+            .iter()
+            .map(|(key, c)| {
+                let field = format!("TargetTrackingPolicies.{key}");
+                if key.is_empty()
+                    || key.len() > 32
+                    || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    problems.push((
+                        field.clone(),
+                        "a policy key must be 1-32 letters, digits or `-`".into(),
+                    ));
+                }
+                (field, format!("{single}-{key}"), c.clone())
+            })
+            .collect(),
+        (None, Some(_)) => {
+            problems.push((
+                "TargetTrackingPolicies".into(),
+                "must hold at least one policy".into(),
+            ));
+            Vec::new()
+        }
+        (Some(_), Some(_)) | (None, None) => {
+            problems.push((
+                String::new(),
+                "needs exactly one of TargetTrackingScalingPolicyConfiguration (one policy) \
+                 and TargetTrackingPolicies (several, keyed by name)"
+                    .into(),
+            ));
+            Vec::new()
+        }
+    };
+    (policies, problems)
+}
+
+/// Each policy's own problems, and those of the set: a metric used twice (AAS allows several
+/// target-tracking policies on one target only with different metrics), or metrics for both
+/// kinds of variant.
+fn policy_problems(policies: &[NamedPolicy]) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let mut fits = BTreeMap::new();
+    for (i, (field, _, config)) in policies.iter().enumerate() {
+        for (sub, message) in policy::validate(config) {
+            let path = if sub.is_empty() {
+                field.clone()
+            } else {
+                format!("{field}.{sub}")
+            };
+            problems.push((path, message));
+        }
+        if let Some(d) = policy::metric_fit(config) {
+            fits.insert(d, field.as_str());
+        }
+        if let Some((other, _, _)) = policies[..i]
+            .iter()
+            .find(|(_, _, c)| policy::same_metric(c, config))
+        {
+            problems.push((
+                field.clone(),
+                format!(
+                    "uses the same metric as {other}; each policy on a target needs its own metric"
+                ),
+            ));
+        }
+    }
+    if fits.len() > 1 {
+        problems.push((
+            String::new(),
+            "mixes metrics for instance counts and for provisioned concurrency; no variant can take both"
+                .into(),
+        ));
+    }
+    problems
 }
 
 #[cfg(test)]

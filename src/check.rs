@@ -134,49 +134,13 @@ pub fn check_template(
             continue;
         }
         endpoints += 1;
-        let at = format!("{file}: Resources.{id}.Properties.Tags");
-        let props = resource.get("Properties");
-        let mut tags = Vec::new();
-        let mut index_of = Vec::new();
-        let lead = format!("{}:", settings.tag_prefix);
-        for (i, tag) in props
-            .and_then(|p| p.get("Tags"))
-            .and_then(Yaml::as_sequence)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
-                continue;
-            };
-            match value.and_then(scalar) {
-                Some(v) => {
-                    index_of.push((key.clone(), i));
-                    tags.push((key, v));
-                }
-                None if key.starts_with(&lead) => findings.push(Finding::new(
-                    format!("{at}[{i}]"),
-                    Severity::Note,
-                    format!(
-                        "tag `{key}` has an intrinsic value ({}), known only at deploy time: not checked here; \
-                         scaletag checks it when the endpoint is InService",
-                        intrinsic_name(value)
-                    ),
-                )),
-                None => {}
-            }
-        }
-        let variants = props
-            .and_then(|p| p.get("EndpointConfigName"))
-            .and_then(|c| config_variants(resources, c));
-        let locate = |key: &str| {
-            index_of
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, i)| format!("{at}[{i}]"))
-                .unwrap_or_else(|| at.clone())
-        };
-        findings.extend(check_tags(&at, &tags, variants, catalog, settings, &locate));
+        findings.extend(check_endpoint(
+            &format!("{file}: Resources.{id}.Properties.Tags"),
+            resource.get("Properties"),
+            resources,
+            catalog,
+            settings,
+        ));
     }
     if endpoints == 0 {
         findings.push(Finding::new(
@@ -209,6 +173,59 @@ fn intrinsic_name(v: Option<&Yaml>) -> String {
             .to_string(),
         _ => "not a string".into(),
     }
+}
+
+/// The findings for one `AWS::SageMaker::Endpoint`, located at its tags (`at`).
+fn check_endpoint(
+    at: &str,
+    props: Option<&Yaml>,
+    resources: &serde_norway::Mapping,
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut tags = Vec::new();
+    let mut index_of = Vec::new();
+    let lead = format!("{}:", settings.tag_prefix);
+    for (i, tag) in props
+        .and_then(|p| p.get("Tags"))
+        .and_then(Yaml::as_sequence)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
+            continue;
+        };
+        match value.and_then(scalar) {
+            Some(v) => {
+                index_of.push((key.clone(), i));
+                tags.push((key, v));
+            }
+            None if key.starts_with(&lead) => findings.push(Finding::new(
+                format!("{at}[{i}]"),
+                Severity::Note,
+                format!(
+                    "tag `{key}` has an intrinsic value ({}), known only at deploy time: not checked here; \
+                     scaletag checks it when the endpoint is InService",
+                    intrinsic_name(value)
+                ),
+            )),
+            None => {}
+        }
+    }
+    let variants = props
+        .and_then(|p| p.get("EndpointConfigName"))
+        .and_then(|c| config_variants(resources, c));
+    let locate = |key: &str| {
+        index_of
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, i)| format!("{at}[{i}]"))
+            .unwrap_or_else(|| at.to_string())
+    };
+    findings.extend(check_tags(at, &tags, variants, catalog, settings, &locate));
+    findings
 }
 
 /// The variants of the `AWS::SageMaker::EndpointConfig` an endpoint names, when it names one

@@ -46,10 +46,21 @@ impl Default for Settings {
     }
 }
 
-/// The AAS resource id of a variant (docs/aws-behaviour.md §2). The name is used as given: AAS ids are not
-/// lowercased the way ARNs are.
-pub fn resource_id(endpoint: &str, variant: &str) -> String {
-    format!("endpoint/{endpoint}/variant/{variant}")
+impl EndpointFacts {
+    /// The AAS resource id of one of its variants (docs/aws-behaviour.md §2): every scalable
+    /// resource's key comes from its facts, here and only here. The names are used as given:
+    /// AAS ids are not lowercased the way ARNs are.
+    pub fn resource_id(&self, variant: &str) -> String {
+        format!("endpoint/{}/variant/{variant}", self.name)
+    }
+
+    /// The resource ids of all its variants, in order.
+    pub fn resource_ids(&self) -> Vec<String> {
+        self.variants
+            .iter()
+            .map(|v| self.resource_id(&v.name))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,31 +138,7 @@ pub fn desire(
     let prefix = &settings.tag_prefix;
     let (parsed, mut problems) =
         tags::parse(prefix, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    for (variant, o) in &parsed.variants {
-        if !facts.variants.iter().any(|v| &v.name == variant) {
-            let known: Vec<_> = facts.variants.iter().map(|v| v.name.as_str()).collect();
-            for (key, raw) in keys(o) {
-                problems.push(Problem::tag(
-                    key,
-                    raw,
-                    format!(
-                        "endpoint `{}` has no variant `{variant}` (its variants: {})",
-                        facts.name,
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    // Every template a tag names must exist, whether or not a variant ends up using it.
-    let named = std::iter::once(&parsed.endpoint).chain(parsed.variants.values());
-    for choice in named.filter_map(|o| o.template.as_ref()) {
-        if let Choice::Template(t) = &choice.value
-            && catalog.get(t).is_none()
-        {
-            problems.push(unknown_template(choice, t, catalog));
-        }
-    }
+    problems.extend(reference_problems(facts, &parsed, catalog));
     let desired = match &parsed.endpoint.template {
         None => Desired::NotOptedIn {
             reason: if parsed.is_empty() {
@@ -239,6 +226,58 @@ impl<T: Copy + std::fmt::Display> Source<'_, T> {
     }
 }
 
+/// Tags that name what is not there: a variant the endpoint does not have, a template the
+/// catalog does not hold (whether or not a variant ends up using it).
+fn reference_problems(
+    facts: &EndpointFacts,
+    parsed: &EndpointTags,
+    catalog: &Catalog,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let known: Vec<_> = facts.variants.iter().map(|v| v.name.as_str()).collect();
+    for (variant, o) in &parsed.variants {
+        if !known.contains(&variant.as_str()) {
+            for (key, raw) in keys(o) {
+                problems.push(Problem::tag(
+                    key,
+                    raw,
+                    format!(
+                        "endpoint `{}` has no variant `{variant}` (its variants: {})",
+                        facts.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let named = std::iter::once(&parsed.endpoint).chain(parsed.variants.values());
+    for choice in named.filter_map(|o| o.template.as_ref()) {
+        if let Choice::Template(t) = &choice.value
+            && catalog.get(t).is_none()
+        {
+            problems.push(unknown_template(choice, t, catalog));
+        }
+    }
+    problems
+}
+
+/// A variant's own tags over the endpoint's: the value of a setting, and the tag it came from.
+struct Layers<'a> {
+    variant: &'a Overrides,
+    endpoint: &'a Overrides,
+}
+
+impl<'a> Layers<'a> {
+    fn pick<T>(
+        &self,
+        setting: impl Fn(&'a Overrides) -> &'a Option<Tagged<T>>,
+    ) -> Option<&'a Tagged<T>> {
+        setting(self.variant)
+            .as_ref()
+            .or(setting(self.endpoint).as_ref())
+    }
+}
+
 fn variant_desire(
     facts: &EndpointFacts,
     variant: &VariantFacts,
@@ -248,17 +287,19 @@ fn variant_desire(
     problems: &mut Vec<Problem>,
 ) -> Option<VariantDesire> {
     let none = Overrides::default();
-    let vo = parsed.variants.get(&variant.name).unwrap_or(&none);
-    let eo = &parsed.endpoint;
+    let layers = Layers {
+        variant: parsed.variants.get(&variant.name).unwrap_or(&none),
+        endpoint: &parsed.endpoint,
+    };
     let skip = |reason: String| {
         Some(VariantDesire::Skip {
             variant: variant.name.clone(),
             reason,
         })
     };
-    let choice = vo.template.as_ref().or(eo.template.as_ref())?;
+    let choice = layers.pick(|o| &o.template)?;
     let template_name = match &choice.value {
-        Choice::Off if vo.template.is_none() => {
+        Choice::Off if layers.variant.template.is_none() => {
             return Some(VariantDesire::Detach {
                 variant: variant.name.clone(),
             });
@@ -270,38 +311,69 @@ fn variant_desire(
         problems.push(unknown_template(choice, template_name, catalog));
         return None;
     };
-    let dimension = match &variant.kind {
-        VariantKind::Instances {
-            instance_type: Some(t),
-        } if is_burstable(t) => {
-            return skip(format!(
-                "runs on {t}, a burstable instance type that Application Auto Scaling cannot register"
-            ));
-        }
-        VariantKind::Instances { .. } => Dimension::InstanceCount,
-        VariantKind::Serverless {
-            provisioned_concurrency: None,
-        } => {
-            return skip(
-                "serverless without provisioned concurrency: SageMaker scales it on demand, there is nothing to register"
-                    .into(),
-            );
-        }
-        VariantKind::Serverless { .. } => Dimension::ProvisionedConcurrency,
+    let dimension = match dimension_of(&variant.kind) {
+        Ok(d) => d,
+        Err(reason) => return skip(reason),
     };
     let before = problems.len();
     check_fit(template, choice, &variant.name, dimension, problems);
+    let (min, max) = capacity(
+        &layers, choice, template, variant, dimension, settings, problems,
+    );
+    let target_value = layers.pick(|o| &o.target_value);
+    if let Some(tv) = target_value.filter(|_| template.policies.len() > 1) {
+        problems.push(one_target_for_many(tv, template));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(VariantDesire::Scale(ScalingSpec {
+        variant: variant.name.clone(),
+        resource_id: facts.resource_id(&variant.name),
+        dimension,
+        template: template.name.clone(),
+        min_capacity: min,
+        max_capacity: max,
+        policies: policies(template, &layers, &facts.name, &variant.name),
+    }))
+}
 
-    let min = vo
-        .min_capacity
-        .as_ref()
-        .or(eo.min_capacity.as_ref())
+/// What a variant scales, or why it is skipped.
+fn dimension_of(kind: &VariantKind) -> Result<Dimension, String> {
+    match kind {
+        VariantKind::Instances {
+            instance_type: Some(t),
+        } if is_burstable(t) => Err(format!(
+            "runs on {t}, a burstable instance type that Application Auto Scaling cannot register"
+        )),
+        VariantKind::Instances { .. } => Ok(Dimension::InstanceCount),
+        VariantKind::Serverless {
+            provisioned_concurrency: None,
+        } => Err(
+            "serverless without provisioned concurrency: SageMaker scales it on demand, there is nothing to register"
+                .into(),
+        ),
+        VariantKind::Serverless { .. } => Ok(Dimension::ProvisionedConcurrency),
+    }
+}
+
+/// MinCapacity and MaxCapacity from the tags over the template, each checked and any problem
+/// named by the tag (or template) it came from.
+fn capacity(
+    layers: &Layers<'_>,
+    choice: &Tagged<Choice>,
+    template: &Template,
+    variant: &VariantFacts,
+    dimension: Dimension,
+    settings: &Settings,
+    problems: &mut Vec<Problem>,
+) -> (i32, i32) {
+    let min = layers
+        .pick(|o| &o.min_capacity)
         .map(Source::Tag)
         .unwrap_or(Source::Template(choice, template.min_capacity));
-    let max = vo
-        .max_capacity
-        .as_ref()
-        .or(eo.max_capacity.as_ref())
+    let max = layers
+        .pick(|o| &o.max_capacity)
         .map(Source::Tag)
         .unwrap_or(Source::Template(choice, template.max_capacity));
     let on = format!("on variant `{}`", variant.name);
@@ -330,41 +402,41 @@ fn variant_desire(
             "MinCapacity 0 {on}: an instance-based variant needs at least 1 instance"
         )));
     }
-    let target_value = vo.target_value.as_ref().or(eo.target_value.as_ref());
-    if let Some(tv) = target_value.filter(|_| template.policies.len() > 1) {
-        let names: Vec<_> = template
-            .policies
-            .iter()
-            .map(|p| p.policy_name.as_str())
-            .collect();
-        problems.push(tv.problem(format!(
-            "template `{}` has {} policies ({}), so one target value cannot apply; \
-             define a template with the targets you want",
-            template.name,
-            names.len(),
-            names.join(", ")
-        )));
-    }
-    if problems.len() > before {
-        return None;
-    }
-    let in_cd = vo
-        .scale_in_cooldown
-        .as_ref()
-        .or(eo.scale_in_cooldown.as_ref());
-    let out_cd = vo
-        .scale_out_cooldown
-        .as_ref()
-        .or(eo.scale_out_cooldown.as_ref());
-    let disable = vo
-        .disable_scale_in
-        .as_ref()
-        .or(eo.disable_scale_in.as_ref());
-    let policies = template
+    (min.value(), max.value())
+}
+
+fn one_target_for_many(tv: &Tagged<f64>, template: &Template) -> Problem {
+    let names: Vec<_> = template
+        .policies
+        .iter()
+        .map(|p| p.policy_name.as_str())
+        .collect();
+    tv.problem(format!(
+        "template `{}` has {} policies ({}), so one target value cannot apply; \
+         define a template with the targets you want",
+        template.name,
+        names.len(),
+        names.join(", ")
+    ))
+}
+
+/// The template's policies for one variant: placeholders filled, tag overrides applied,
+/// defaults explicit.
+fn policies(
+    template: &Template,
+    layers: &Layers<'_>,
+    endpoint: &str,
+    variant: &str,
+) -> Vec<PolicySpec> {
+    let target_value = layers.pick(|o| &o.target_value);
+    let in_cd = layers.pick(|o| &o.scale_in_cooldown);
+    let out_cd = layers.pick(|o| &o.scale_out_cooldown);
+    let disable = layers.pick(|o| &o.disable_scale_in);
+    template
         .policies
         .iter()
         .map(|p| {
-            let mut config = policy::fill_placeholders(&p.config, &facts.name, &variant.name);
+            let mut config = policy::fill_placeholders(&p.config, endpoint, variant);
             if let Some(t) = target_value {
                 config.target_value = t.value;
             }
@@ -382,16 +454,7 @@ fn variant_desire(
                 config: policy::canonical(&config),
             }
         })
-        .collect();
-    Some(VariantDesire::Scale(ScalingSpec {
-        variant: variant.name.clone(),
-        resource_id: resource_id(&facts.name, &variant.name),
-        dimension,
-        template: template.name.clone(),
-        min_capacity: min.value(),
-        max_capacity: max.value(),
-        policies,
-    }))
+        .collect()
 }
 
 /// Whether an instance type is burstable (the T families, `ml.t2.*` and `ml.t3.*`), which

@@ -117,42 +117,15 @@ impl Action {
     /// The request exactly as the Application Auto Scaling API takes it (and as
     /// `aws application-autoscaling <cli_name> --cli-input-json` does).
     pub fn request(&self) -> serde_json::Value {
-        let key = self.key();
-        let mut request = serde_json::json!({
-            "ServiceNamespace": "sagemaker",
-            "ResourceId": key.resource_id,
-            "ScalableDimension": key.dimension.as_str(),
-        });
-        let extra = match self {
-            Action::RegisterScalableTarget {
-                min_capacity,
-                max_capacity,
-                tags,
-                ..
-            } => {
-                let mut r =
-                    serde_json::json!({"MinCapacity": min_capacity, "MaxCapacity": max_capacity});
-                if let (Some(tags), Some(r)) = (tags, r.as_object_mut()) {
-                    r.insert("Tags".into(), serde_json::json!(tags));
-                }
-                r
+        // The derived form names every field as the API does; a request adds what is the
+        // same for every write scaletag makes.
+        let mut request = serde_json::to_value(self).unwrap_or_default();
+        if let Some(r) = request.as_object_mut() {
+            r.remove("Action");
+            r.insert("ServiceNamespace".into(), "sagemaker".into());
+            if let Action::PutScalingPolicy { .. } = self {
+                r.insert("PolicyType".into(), "TargetTrackingScaling".into());
             }
-            Action::PutScalingPolicy {
-                policy_name,
-                config,
-                ..
-            } => serde_json::json!({
-                "PolicyName": policy_name,
-                "PolicyType": "TargetTrackingScaling",
-                "TargetTrackingScalingPolicyConfiguration": config,
-            }),
-            Action::DeleteScalingPolicy { policy_name, .. } => {
-                serde_json::json!({"PolicyName": policy_name})
-            }
-            Action::DeregisterScalableTarget { .. } => serde_json::json!({}),
-        };
-        if let (Some(r), Some(e)) = (request.as_object_mut(), extra.as_object()) {
-            r.extend(e.clone());
         }
         request
     }
@@ -221,17 +194,17 @@ pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<
             .flat_map(|v| match v {
                 VariantDesire::Scale(spec) => vec![manage(spec, current)],
                 VariantDesire::Skip { variant, reason } => {
-                    vec![skip(&facts.name, variant, reason, current)]
+                    vec![skip(&facts.resource_id(variant), variant, reason, current)]
                 }
                 VariantDesire::Detach { variant } => {
-                    detach(&desire::resource_id(&facts.name, variant), variant, current)
+                    detach(&facts.resource_id(variant), variant, current)
                 }
             })
             .collect(),
         Desired::Detach => facts
             .variants
             .iter()
-            .flat_map(|v| detach(&desire::resource_id(&facts.name, &v.name), &v.name, current))
+            .flat_map(|v| detach(&facts.resource_id(&v.name), &v.name, current))
             .collect(),
     }
 }
@@ -284,8 +257,7 @@ fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
 }
 
 /// A variant scaletag skips: nothing to write, a word if its policies remain.
-fn skip(endpoint: &str, variant: &str, reason: &str, current: &Current) -> VariantChanges {
-    let resource = desire::resource_id(endpoint, variant);
+fn skip(resource: &str, variant: &str, reason: &str, current: &Current) -> VariantChanges {
     let mut plan = VariantChanges::new(variant);
     plan.skipped = Some(reason.to_string());
     if current

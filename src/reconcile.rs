@@ -15,7 +15,7 @@ use futures_util::future::{Either, join_all, select, try_join_all, try_join4};
 use crate::aws::{Aws, Described};
 use crate::catalog::Catalog;
 use crate::decision::{self, Decision, EndpointChanges, Intent, Reading};
-use crate::desire::{self, EndpointFacts, Rejection, Settings};
+use crate::desire::{EndpointFacts, Rejection, Settings};
 use crate::diff::{self, Current};
 use crate::event::EventError;
 use crate::outcome::{Adoption, Outcome};
@@ -128,14 +128,12 @@ async fn prepare(
         Ok(found) => found,
         Err(skip) => return Ok(Decision::Skip(skip)),
     };
-    let early = EndpointFacts {
-        name: described.name.clone(),
-        variants: described.facts(&Default::default()),
-    };
+    // The variants, before their instance types are read.
+    let early = described.endpoint_facts(&Default::default());
     if let Some(skip) = decision::not_opted_in(&early, &tags, intent, &app.catalog, &app.settings) {
         return Ok(Decision::Skip(skip));
     }
-    let mut reading = read_scaling(&app.aws, &described, tags, dl).await?;
+    let mut reading = read_scaling(&app.aws, &described, &early, tags, dl).await?;
     let decide = |r: &Reading| decision::decide(r, intent, &app.catalog, &app.settings);
     let decided = decide(&reading)?;
     let unknown = match &decided {
@@ -204,14 +202,11 @@ async fn read_endpoint(
 async fn read_scaling(
     aws: &Aws,
     described: &Described,
+    early: &EndpointFacts,
     tags: Vec<(String, String)>,
     dl: &Deadline,
 ) -> Result<Reading, AwsError> {
-    let resource_ids: Vec<String> = described
-        .variants
-        .iter()
-        .map(|(v, _)| desire::resource_id(&described.name, v))
-        .collect();
+    let resource_ids = early.resource_ids();
     let (instance_types, targets, policies, scheduled) = try_join4(
         aws.instance_types(&described.config_name, dl),
         aws.describe_targets(&resource_ids, dl),
@@ -224,10 +219,7 @@ async fn read_scaling(
     )
     .await?;
     Ok(Reading {
-        facts: EndpointFacts {
-            name: described.name.clone(),
-            variants: described.facts(&instance_types),
-        },
+        facts: described.endpoint_facts(&instance_types),
         tags,
         current: Current {
             targets,
@@ -329,11 +321,7 @@ pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Fai
     let Some(described) = aws.describe_endpoint(name, dl).await? else {
         return Err(Failure::NoEndpoint(name.to_string()));
     };
-    let ids: Vec<String> = described
-        .variants
-        .iter()
-        .map(|(v, _)| desire::resource_id(name, v))
-        .collect();
+    let ids = described.endpoint_facts(&Default::default()).resource_ids();
     let targets = aws.describe_targets(&ids, dl).await?;
     let owned = try_join_all(
         targets

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::check::{Finding, Severity};
 use crate::decision::{Decision, EndpointChanges};
+use crate::diff::Action;
 use crate::outcome::{Adoption, Kind, Outcome, Report, Verdict};
 
 /// Colour, on or off.
@@ -173,11 +174,7 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
             } else {
                 s.green("+")
             };
-            out.push_str(&format!(
-                "    {sign} {} {}\n",
-                a.name(),
-                summary(&a.request())
-            ));
+            out.push_str(&format!("    {sign} {} {}\n", a.name(), summary(a)));
         }
     }
     out.push_str(&warnings_text(o.warnings.iter(), s));
@@ -211,25 +208,25 @@ pub fn adoption_text(a: &Adoption, s: Style) -> String {
     out
 }
 
-/// A one-line summary of a request, for tables.
-fn summary(request: &Value) -> String {
-    let mut parts = vec![
-        request["ResourceId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    ];
-    if let (Some(min), Some(max)) = (
-        request["MinCapacity"].as_i64(),
-        request["MaxCapacity"].as_i64(),
-    ) {
-        parts.push(format!("min {min} max {max}"));
-    }
-    if let Some(name) = request["PolicyName"].as_str() {
-        parts.push(name.to_string());
-    }
-    if let Some(t) = request["TargetTrackingScalingPolicyConfiguration"]["TargetValue"].as_f64() {
-        parts.push(format!("target {t}"));
+/// A one-line summary of a write, for tables.
+fn summary(action: &Action) -> String {
+    let mut parts = vec![action.key().resource_id.clone()];
+    match action {
+        Action::RegisterScalableTarget {
+            min_capacity,
+            max_capacity,
+            ..
+        } => parts.push(format!("min {min_capacity} max {max_capacity}")),
+        Action::PutScalingPolicy {
+            policy_name,
+            config,
+            ..
+        } => {
+            parts.push(policy_name.clone());
+            parts.push(format!("target {}", config.target_value));
+        }
+        Action::DeleteScalingPolicy { policy_name, .. } => parts.push(policy_name.clone()),
+        Action::DeregisterScalableTarget { .. } => {}
     }
     parts.join(" ")
 }
@@ -289,8 +286,14 @@ pub fn sweep_text(r: &Report, s: Style) -> String {
         out.push_str(&line([&row[0], &row[1], &row[2], &row[3]], &color));
     }
     out.push('\n');
+    out.push_str(&sweep_summary(r));
+    out
+}
+
+/// The closing lines of a sweep: the counts, and what was not reached.
+fn sweep_summary(r: &Report) -> String {
     let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    out.push_str(&format!(
+    let mut out = format!(
         "{}{}: {}\n",
         if r.dry_run { "dry run, " } else { "" },
         plural(r.endpoints, "InService endpoint", "InService endpoints"),
@@ -299,7 +302,7 @@ pub fn sweep_text(r: &Report, s: Style) -> String {
         } else {
             counts.join(" · ")
         }
-    ));
+    );
     if !r.not_reached.is_empty() {
         out.push_str(&format!(
             "{} not reached before the deadline: {}\n",
