@@ -161,7 +161,7 @@ pub struct VariantChanges {
     /// The scheduled actions that hold the target's capacity bounds, when any do: scaletag
     /// leaves the bounds to them.
     pub bounds_held_by: Vec<String>,
-    /// A target whose ownership this plan depends on but is not known yet: read its tags and
+    /// A target whose ownership this changes depends on but is not known yet: read its tags and
     /// diff again.
     pub owner_unknown: Option<TargetKey>,
 }
@@ -245,31 +245,32 @@ fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
         resource_id: spec.resource_id.clone(),
         dimension: spec.dimension,
     };
-    let mut plan = VariantChanges::new(&spec.variant);
-    plan.key = Some(key.clone());
-    plan.template = Some(spec.template.clone());
-    if let Some(register) = bounds(spec, &key, current, &mut plan) {
-        plan.actions.push(register);
+    let mut changes = VariantChanges::new(&spec.variant);
+    changes.key = Some(key.clone());
+    changes.template = Some(spec.template.clone());
+    if let Some(register) = bounds(spec, &key, current, &mut changes) {
+        changes.actions.push(register);
     }
-    plan.actions
-        .extend(policy_actions(spec, &key, current, &mut plan.warnings));
-    plan
+    changes
+        .actions
+        .extend(policy_actions(spec, &key, current, &mut changes.warnings));
+    changes
 }
 
 /// A variant scaletag skips: nothing to write, a word if its policies remain.
 fn skip(resource: &str, variant: &str, reason: &str, current: &Current) -> VariantChanges {
-    let mut plan = VariantChanges::new(variant);
-    plan.skipped = Some(reason.to_string());
+    let mut changes = VariantChanges::new(variant);
+    changes.skipped = Some(reason.to_string());
     if current
         .policies
         .iter()
         .any(|p| p.key.resource_id == resource && is_owned(&p.name))
     {
-        plan.warnings.push(format!(
+        changes.warnings.push(format!(
             "scaletag policies remain on variant `{variant}`; they are left alone while it is skipped"
         ));
     }
-    plan
+    changes
 }
 
 /// The registration that sets the target's bounds, when one is needed. A target that
@@ -278,7 +279,7 @@ fn bounds(
     spec: &desire::ScalingSpec,
     key: &TargetKey,
     current: &Current,
-    plan: &mut VariantChanges,
+    changes: &mut VariantChanges,
 ) -> Option<Action> {
     let wanted = (spec.min_capacity, spec.max_capacity);
     let Some(target) = current.targets.iter().find(|t| &t.key == key) else {
@@ -290,7 +291,7 @@ fn bounds(
         });
     };
     if target.suspended {
-        plan.warnings.push(format!(
+        changes.warnings.push(format!(
             "scaling is suspended on {} (SuspendedState); scaletag leaves that as is",
             key.resource_id
         ));
@@ -298,9 +299,9 @@ fn bounds(
     let have = (target.min_capacity, target.max_capacity);
     let scheduled = scheduled_on(current, key);
     if !scheduled.is_empty() {
-        plan.bounds_held_by = scheduled.iter().map(|n| n.to_string()).collect();
+        changes.bounds_held_by = scheduled.iter().map(|n| n.to_string()).collect();
         if have != wanted {
-            plan.warnings.push(format!(
+            changes.warnings.push(format!(
                 "capacity bounds of {} are held by scheduled action {} (now {}-{}); the template's {}-{} apply once no scheduled action remains",
                 key.resource_id,
                 quoted(&scheduled),
@@ -316,8 +317,8 @@ fn bounds(
         return None;
     }
     match target.owned {
-        None => plan.owner_unknown = Some(key.clone()),
-        Some(false) => plan.warnings.push(format!(
+        None => changes.owner_unknown = Some(key.clone()),
+        Some(false) => changes.warnings.push(format!(
             "target {} was not registered by scaletag (no `{}={}` tag); scaletag changed its bounds from {}-{} to {}-{}",
             key.resource_id, OWNER_TAG.0, OWNER_TAG.1, have.0, have.1, wanted.0, wanted.1
         )),
@@ -390,25 +391,25 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantCha
         .filter(|t| t.key.resource_id == resource_id)
         .collect();
     if targets.is_empty() {
-        let mut plan = VariantChanges::new(variant);
-        plan.skipped = Some("no scalable target registered".into());
-        return vec![plan];
+        let mut changes = VariantChanges::new(variant);
+        changes.skipped = Some("no scalable target registered".into());
+        return vec![changes];
     }
     targets
         .into_iter()
         .map(|t| {
-            let mut plan = VariantChanges::new(variant);
-            plan.key = Some(t.key.clone());
+            let mut changes = VariantChanges::new(variant);
+            changes.key = Some(t.key.clone());
             let mut held = Vec::new();
             for p in policies_on(current, &t.key) {
                 if is_owned(&p.name) {
-                    plan.actions.push(Action::DeleteScalingPolicy {
+                    changes.actions.push(Action::DeleteScalingPolicy {
                         key: t.key.clone(),
                         policy_name: p.name.clone(),
                         restore: None,
                     });
                 } else {
-                    plan.warnings.push(foreign_warning(p));
+                    changes.warnings.push(foreign_warning(p));
                     held.push(format!("policy `{}`", p.name));
                 }
             }
@@ -421,24 +422,24 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantCha
             // (docs/aws-behaviour.md §2), so it happens only when nothing but scaletag's
             // remains, and only to a target scaletag registered.
             if !held.is_empty() {
-                plan.warnings.push(format!(
+                changes.warnings.push(format!(
                     "target {} stays registered: it holds {} that scaletag did not create",
                     t.key.resource_id,
                     held.join(", ")
                 ));
             } else {
                 match t.owned {
-                    Some(true) => plan
+                    Some(true) => changes
                         .actions
                         .push(Action::DeregisterScalableTarget { key: t.key.clone() }),
-                    None => plan.owner_unknown = Some(t.key.clone()),
-                    Some(false) => plan.warnings.push(format!(
+                    None => changes.owner_unknown = Some(t.key.clone()),
+                    Some(false) => changes.warnings.push(format!(
                         "target {} stays registered: scaletag did not register it (no `{}={}` tag); `scaletag adopt` hands it over",
                         t.key.resource_id, OWNER_TAG.0, OWNER_TAG.1
                     )),
                 }
             }
-            plan
+            changes
         })
         .collect()
 }

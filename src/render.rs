@@ -48,8 +48,8 @@ fn pretty(v: &Value) -> String {
 }
 
 /// `plan`: every request that would be sent, in the API's JSON, or "no changes".
-pub fn plan_text(prepared: &Decision, s: Style) -> String {
-    let plan = match prepared {
+pub fn plan_text(decision: &Decision, s: Style) -> String {
+    let changes = match decision {
         Decision::Skip(o) => {
             return format!(
                 "{}: skipped: {}\nno changes\n",
@@ -57,20 +57,20 @@ pub fn plan_text(prepared: &Decision, s: Style) -> String {
                 o.reason.as_deref().unwrap_or("")
             );
         }
-        Decision::Ready(plan) => plan,
+        Decision::Ready(changes) => changes,
     };
-    let count = plan.actions().count();
+    let count = changes.actions().count();
     let mut out = String::new();
     if count == 0 {
-        out.push_str(&format!("{}: no changes\n", s.bold(&plan.endpoint)));
+        out.push_str(&format!("{}: no changes\n", s.bold(&changes.endpoint)));
     } else {
         out.push_str(&format!(
             "{}: {} to make Application Auto Scaling match\n",
-            s.bold(&plan.endpoint),
+            s.bold(&changes.endpoint),
             plural(count, "request", "requests")
         ));
     }
-    for v in &plan.variants {
+    for v in &changes.variants {
         if let Some(reason) = &v.skipped {
             out.push_str(&format!(
                 "\n  variant {}: {}\n",
@@ -98,32 +98,32 @@ pub fn plan_text(prepared: &Decision, s: Style) -> String {
         }
     }
     out.push_str(&warnings_text(
-        plan.variants.iter().flat_map(|v| &v.warnings),
+        changes.variants.iter().flat_map(|v| &v.warnings),
         s,
     ));
     out
 }
 
-pub fn plan_json(prepared: &Decision) -> Value {
-    match prepared {
+pub fn plan_json(decision: &Decision) -> Value {
+    match decision {
         Decision::Skip(o) => json!({
             "endpoint": o.endpoint, "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
         }),
-        Decision::Ready(plan) => plan_requests(plan),
+        Decision::Ready(changes) => plan_requests(changes),
     }
 }
 
-fn plan_requests(plan: &EndpointChanges) -> Value {
-    let requests: Vec<Value> = plan
+fn plan_requests(changes: &EndpointChanges) -> Value {
+    let requests: Vec<Value> = changes
         .actions()
         .map(|a| json!({"operation": a.name(), "cli": a.cli_name(), "request": a.request()}))
         .collect();
     json!({
-        "endpoint": plan.endpoint,
+        "endpoint": changes.endpoint,
         "changes": requests.len(),
         "requests": requests,
-        "skipped_variants": plan.variants.iter().filter_map(|v| v.skipped.as_ref().map(|r| json!({"variant": v.variant, "reason": r}))).collect::<Vec<_>>(),
-        "warnings": plan.variants.iter().flat_map(|v| v.warnings.clone()).collect::<Vec<_>>(),
+        "skipped_variants": changes.variants.iter().filter_map(|v| v.skipped.as_ref().map(|r| json!({"variant": v.variant, "reason": r}))).collect::<Vec<_>>(),
+        "warnings": changes.variants.iter().flat_map(|v| v.warnings.clone()).collect::<Vec<_>>(),
     })
 }
 
