@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::decision::Intent;
 use crate::event::{self, EndpointChange, Trigger};
-use crate::outcome::{Outcome, Report};
+use crate::metrics::{self, Calls, Namespace};
+use crate::outcome::{Outcome, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
 use crate::retry::Deadline;
 use crate::sweep;
@@ -57,4 +58,51 @@ async fn endpoint_change(
     };
     let done = reconcile::reconcile(app, target, Intent::FromTags, false, dl).await?;
     Ok(done.outcome)
+}
+
+/// The metrics record (EMF) of one invocation that ended with `result`.
+pub fn metrics_record(
+    namespace: &Namespace,
+    timestamp_ms: u64,
+    result: &Result<Response, Failure>,
+    (retries, throttles): (u64, u64),
+    duration_ms: f64,
+) -> Value {
+    let calls = |writes: usize| Calls {
+        writes: writes as u64,
+        retries,
+        throttles,
+    };
+    let (endpoint, verdict, writes) = match result {
+        Ok(Response::Sweep(report)) => {
+            let writes = report.results.iter().map(|e| e.writes).sum();
+            return metrics::sweep_record(
+                namespace,
+                timestamp_ms,
+                report,
+                calls(writes),
+                duration_ms,
+            );
+        }
+        Ok(Response::Endpoint(o)) => (
+            Some(o.endpoint.as_str()),
+            Verdict::of(o.kind, false),
+            o.write_count(),
+        ),
+        Err(Failure::Rejected(r)) => (Some(r.endpoint.as_str()), Verdict::Rejected, 0),
+        Err(Failure::Event(_)) => (None, Verdict::Rejected, 0),
+        Err(Failure::Partial { endpoint, done, .. }) => {
+            (Some(endpoint.as_str()), Verdict::Failed, *done)
+        }
+        Err(Failure::NoEndpoint(e)) => (Some(e.as_str()), Verdict::Failed, 0),
+        Err(Failure::Aws(_)) => (None, Verdict::Failed, 0),
+    };
+    metrics::endpoint_record(
+        namespace,
+        timestamp_ms,
+        endpoint,
+        verdict,
+        calls(writes),
+        duration_ms,
+    )
 }

@@ -28,6 +28,7 @@ pub mod diff;
 pub mod event;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod metrics;
 pub mod outcome;
 pub mod policy;
 #[cfg(feature = "aws")]

@@ -255,6 +255,26 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(250);
 /// would spend the invocation's whole budget on it (docs/aws-behaviour.md §3).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Retries and throttles since the process started, for the invocation's metrics (the
+/// function handles one invocation at a time, so the difference across one is its own).
+static RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static THROTTLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// (retries, throttles) so far in this process.
+pub fn counters() -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (RETRIES.load(Relaxed), THROTTLES.load(Relaxed))
+}
+
+/// Whether AWS said to slow down.
+fn is_throttle(fault: &Fault) -> bool {
+    matches!(fault, Fault::Service { code: Some(code), message, status }
+        if matches!(code.as_str(), "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded")
+            || *status == 429
+            || (code == "FailedResourceAccessException"
+                && message.as_deref().is_some_and(|m| m.contains("Rate exceeded"))))
+}
+
 /// The result of a call: the output, or "not there" for a classified NotFound.
 pub enum Called<T> {
     Done(T),
@@ -324,6 +344,10 @@ where
                 let pause = backoff(attempts);
                 if deadline.remaining() < pause + MIN_ATTEMPT {
                     return Err(error(true));
+                }
+                RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if is_throttle(&last) {
+                    THROTTLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 tracing::warn!(
                     op = op.name(),

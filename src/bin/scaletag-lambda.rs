@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use scaletag::aws::Aws;
 use scaletag::lambda::{self, Response};
+use scaletag::metrics::Namespace;
 use scaletag::reconcile::App;
-use scaletag::retry::Deadline;
+use scaletag::retry::{self, Deadline};
 
 /// Time kept back from Lambda's deadline to report the result.
 const REPORT_MARGIN: Duration = Duration::from_millis(800);
@@ -21,6 +22,15 @@ async fn main() -> Result<(), Error> {
         Ok(c) => c,
         Err(e) => {
             // Exiting before the first /next is a Lambda init error; the message is in the log.
+            tracing::error!(error = %e, "invalid configuration");
+            eprintln!("scaletag: {e}");
+            std::process::exit(1);
+        }
+    };
+    let namespace = match Namespace::parse(&std::env::var("METRICS_NAMESPACE").unwrap_or_default())
+    {
+        Ok(n) => n,
+        Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
             eprintln!("scaletag: {e}");
             std::process::exit(1);
@@ -38,16 +48,36 @@ async fn main() -> Result<(), Error> {
         catalog,
         settings,
     };
-    let app = &app;
+    let (app, namespace) = (&app, &namespace);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler(app, event).await
+        handler(app, namespace, event).await
     }))
     .await
 }
 
-async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+async fn handler(
+    app: &App,
+    namespace: &Namespace,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
     let deadline = deadline(event.context.deadline());
-    match lambda::handle(app, &event.payload, &deadline).await {
+    let (started, before) = (Instant::now(), retry::counters());
+    let result = lambda::handle(app, &event.payload, &deadline).await;
+    let after = retry::counters();
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    // One EMF line on stdout, as it is: CloudWatch Logs makes metrics of it.
+    let record = lambda::metrics_record(
+        namespace,
+        now_ms,
+        &result,
+        (after.0 - before.0, after.1 - before.1),
+        started.elapsed().as_secs_f64() * 1e3,
+    );
+    println!("{record}");
+    match result {
         Ok(response) => {
             if let Response::Endpoint(outcome) = &response {
                 tracing::info!(
