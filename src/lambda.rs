@@ -26,6 +26,14 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
     match event::decode(payload)? {
         Trigger::Sweep => {
             let report = sweep::sweep(app, &sweep::Options::default(), dl, &|_, _| ()).await?;
+            // Every endpoint was tried; if AWS failed on some, the invocation fails, so that
+            // Lambda's Errors metric shows it, Lambda retries the sweep (a second chance for a
+            // transient failure, for a few reads per endpoint), and the OnFailure queue gets
+            // the list. A rejected tag set does not fail the sweep: no retry can mend it, and
+            // the Rejected metric and the report show it.
+            if report.results.iter().any(|e| e.result == Verdict::Failed) {
+                return Err(Failure::SweepIncomplete(Box::new(report)));
+            }
             Ok(Response::Sweep(report))
         }
         Trigger::EndpointStateChange(change) => {
@@ -75,14 +83,10 @@ pub fn metrics_record(
     };
     let (endpoint, verdict, writes) = match result {
         Ok(Response::Sweep(report)) => {
-            let writes = report.results.iter().map(|e| e.writes).sum();
-            return metrics::sweep_record(
-                namespace,
-                timestamp_ms,
-                report,
-                calls(writes),
-                duration_ms,
-            );
+            return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);
+        }
+        Err(Failure::SweepIncomplete(report)) => {
+            return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);
         }
         Ok(Response::Endpoint(o)) => (
             Some(o.endpoint.as_str()),
@@ -105,4 +109,15 @@ pub fn metrics_record(
         calls(writes),
         duration_ms,
     )
+}
+
+fn sweep_metrics(
+    namespace: &Namespace,
+    timestamp_ms: u64,
+    report: &Report,
+    calls: impl Fn(usize) -> Calls,
+    duration_ms: f64,
+) -> Value {
+    let writes = report.results.iter().map(|e| e.writes).sum();
+    metrics::sweep_record(namespace, timestamp_ms, report, calls(writes), duration_ms)
 }

@@ -63,6 +63,23 @@ impl Default for Namespace {
     }
 }
 
+/// Every metric the function publishes, for whoever builds alarms and dashboards on them.
+pub const NAMES: [&str; 13] = [
+    "Applied",
+    "Unchanged",
+    "Skipped",
+    "Detached",
+    "Rejected",
+    "Failed",
+    "Writes",
+    "Retries",
+    "Throttles",
+    "Duration",
+    "SweepEndpoints",
+    "SweepNotReached",
+    "SweepDuration",
+];
+
 /// The outcome counts every record carries, so that a sum over time is the number of
 /// endpoints that ended that way, from events and sweeps alike.
 const OUTCOMES: [(Verdict, &str); 6] = [
@@ -325,6 +342,40 @@ mod tests {
             v.iter().any(|m| m.contains("dimension `endpoint`")),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn the_records_publish_exactly_the_named_metrics() {
+        let names = |doc: &Value| -> Vec<String> {
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let event = endpoint_record(
+            &Namespace::default(),
+            1,
+            None,
+            Verdict::Applied,
+            Calls::default(),
+            1.0,
+        );
+        let report = Report {
+            dry_run: false,
+            endpoints: 0,
+            counts: BTreeMap::new(),
+            results: Vec::new(),
+            not_reached: Vec::new(),
+        };
+        let sweep = sweep_record(&Namespace::default(), 1, &report, Calls::default(), 1.0);
+        let mut all: Vec<String> = names(&event).into_iter().chain(names(&sweep)).collect();
+        all.sort();
+        all.dedup();
+        let mut want: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
+        want.sort();
+        assert_eq!(all, want);
     }
 
     #[test]

@@ -48,6 +48,25 @@ pub enum Failure {
     /// A command named an endpoint that does not exist (the Lambda skips those instead).
     #[error("endpoint `{0}` does not exist in this account and region")]
     NoEndpoint(String),
+    /// A sweep reconciled every endpoint it could, and AWS failed on some (see `lambda`).
+    #[error("{}", sweep_message(.0))]
+    SweepIncomplete(Box<crate::outcome::Report>),
+}
+
+fn sweep_message(report: &crate::outcome::Report) -> String {
+    use crate::outcome::Verdict;
+    let failed: Vec<String> = report
+        .results
+        .iter()
+        .filter(|e| e.result == Verdict::Failed)
+        .map(|e| format!("  - {}: {}", e.endpoint, e.reason.as_deref().unwrap_or("")))
+        .collect();
+    format!(
+        "sweep of {} endpoints: {} failed (the others are done; Lambda retries the sweep):\n{}",
+        report.endpoints,
+        failed.len(),
+        failed.join("\n")
+    )
 }
 
 fn partial_message(endpoint: &str, total: usize, done: usize, errors: &[AwsError]) -> String {
@@ -74,6 +93,7 @@ impl Failure {
             Failure::Aws(_) | Failure::Partial { .. } | Failure::NoEndpoint(_) => {
                 "scaletag.AwsError"
             }
+            Failure::SweepIncomplete(_) => "scaletag.SweepIncomplete",
         }
     }
 }

@@ -108,3 +108,46 @@ fn an_invalid_namespace_stops_the_function_at_start_up() {
         h.function.logs()
     );
 }
+
+#[test]
+fn a_sweep_that_could_not_reconcile_everything_fails_after_finishing_the_rest() {
+    let h = Harness::start(&[]);
+    let (_, _) = h.one_variant("metrics-sweep-ok", &[(TEMPLATE, "default")]);
+    let (_, _) = h.one_variant("metrics-sweep-typo", &[(TEMPLATE, "defualt")]);
+    let (_, _) = h.one_variant("metrics-sweep-refused", &[(TEMPLATE, "default")]);
+    h.proxy.refuse(
+        "PutScalingPolicy",
+        "metrics-sweep-refused",
+        "ValidationException",
+        "refused for this test",
+    );
+    let scheduled = serde_json::json!({"version": "0", "id": "5e0c7a2b-0000-4000-8000-000000000002",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "time": "2026-11-29T10:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/scaletag-Sweep"], "detail": {}});
+    let seen = h.function.logs().len();
+    let err = h
+        .invoke(&scheduled)
+        .expect_err("a failed endpoint fails the sweep");
+    assert_eq!(err["errorType"], "scaletag.SweepIncomplete", "{err}");
+    let message = err["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("metrics-sweep-refused"), "{message}");
+    assert!(
+        !message.contains("metrics-sweep-typo"),
+        "a rejection is not a failure: {message}"
+    );
+    // Every other endpoint was done first.
+    assert_eq!(
+        h.fx.state("metrics-sweep-ok").policy_names(),
+        ["scaletag-default"]
+    );
+    let record = only(records(&h, seen));
+    assert_eq!(record["trigger"], "sweep");
+    assert!(record["Failed"].as_f64() >= Some(1.0), "{record}");
+    assert!(record["Rejected"].as_f64() >= Some(1.0), "{record}");
+    let named = record["failed_or_rejected"].to_string();
+    assert!(
+        named.contains("metrics-sweep-refused") && named.contains("metrics-sweep-typo"),
+        "{named}"
+    );
+}

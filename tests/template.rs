@@ -264,3 +264,85 @@ fn the_least_privilege_check_catches_each_widening() {
         );
     }
 }
+
+/// The dashboard body, its `${...}` filled as CloudFormation would.
+fn dashboard(cfn: &Value) -> Value {
+    let sub = &cfn["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"];
+    let text = sub[0].as_str().expect("a Fn::Sub body");
+    assert_eq!(sub[1]["Ns"], serde_json::json!({"Ref": "MetricsNamespace"}));
+    let text = text
+        .replace("${Ns}", "scaletag")
+        .replace(
+            "${Alarm}",
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:problems",
+        )
+        .replace("${AWS::Region}", "us-east-1");
+    assert!(!text.contains("${"), "an unfilled placeholder: {text}");
+    serde_json::from_str(&text).expect("the dashboard body is JSON")
+}
+
+#[test]
+fn the_alarm_and_the_dashboard_read_the_functions_own_metrics() {
+    let cfn = transformed();
+    let published = scaletag::metrics::NAMES;
+    // The alarm: rejections plus failures, in the function's namespace, notifying when asked.
+    let alarm = &cfn["Resources"]["ProblemsAlarm"]["Properties"];
+    let mut alarmed = Vec::new();
+    for m in list(&alarm["Metrics"]) {
+        if let Some(stat) = m.get("MetricStat") {
+            assert_eq!(
+                stat["Metric"]["Namespace"],
+                serde_json::json!({"Ref": "MetricsNamespace"})
+            );
+            alarmed.push(
+                stat["Metric"]["MetricName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    assert_eq!(alarmed, ["Rejected", "Failed"]);
+    assert!(alarmed.iter().all(|n| published.contains(&n.as_str())));
+    let actions = alarm["AlarmActions"].to_string();
+    assert!(
+        actions.contains("AlarmEmailTopic") && actions.contains("AlarmTopicArn"),
+        "{actions}"
+    );
+    assert_eq!(
+        cfn["Resources"]["AlarmEmailTopic"]["Condition"], "HasAlarmEmail",
+        "no topic without an address"
+    );
+    // The dashboard: every metric it shows is one the function publishes, in every widget's region.
+    let body = dashboard(&cfn);
+    let widgets = body["widgets"].as_array().expect("widgets");
+    assert!(widgets.len() >= 5);
+    let mut shown = Vec::new();
+    for w in widgets {
+        let p = &w["properties"];
+        if w["type"] == "metric" {
+            assert_eq!(p["region"], "us-east-1", "{w}");
+            for m in p["metrics"].as_array().expect("metrics") {
+                assert_eq!(m[0], "scaletag");
+                shown.push(m[1].as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    for n in &shown {
+        assert!(
+            published.contains(&n.as_str()),
+            "the dashboard shows `{n}`, which nothing publishes"
+        );
+    }
+    for n in [
+        "Applied",
+        "Rejected",
+        "Failed",
+        "Writes",
+        "SweepEndpoints",
+        "Duration",
+    ] {
+        assert!(shown.iter().any(|s| s == n), "the dashboard misses {n}");
+    }
+    assert!(widgets.iter().any(|w| w["type"] == "alarm"));
+}
