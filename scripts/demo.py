@@ -6,6 +6,10 @@
 4. prints what Application Auto Scaling ends up holding.
 
 Usage: scripts/demo [EVENT_FILE]   (default: events/in-service.rfc3339.json)
+
+With a CloudTrail API-call event (events/ic-created.cloudtrail.json), the demo sets up an
+inference component instead, tagged for scale to zero (`ic-invocations`, min-capacity 0), and
+also prints the CloudWatch alarm that wakes it.
 """
 import json
 import os
@@ -17,7 +21,8 @@ from pathlib import Path
 
 import boto3
 
-from lambda_local import REGION, ROOT, RuntimeApi, create_endpoint, lambda_env, start_moto
+from lambda_local import (REGION, ROOT, RuntimeApi, create_endpoint, create_inference_component,
+                          lambda_env, start_moto)
 
 
 def main():
@@ -33,12 +38,25 @@ def main():
     sm = session.client("sagemaker", endpoint_url=endpoint_url)
     aas = session.client("application-autoscaling", endpoint_url=endpoint_url)
 
-    tags = [("autoscaling:template", "default"), ("autoscaling:max-capacity", "6"), ("team", "ml-platform")]
-    arn = create_endpoint(sm, name, variants, tags)
-    if event.get("source") == "aws.sagemaker":
-        event["detail"]["EndpointArn"] = arn
-    print(f"moto on {endpoint_url}: endpoint {name} ({', '.join(variants)}) tagged "
-          + ", ".join(f"{k}={v}" for k, v in tags))
+    component = event.get("detail-type") == "AWS API Call via CloudTrail"
+    if component:
+        params = detail["requestParameters"]
+        name = params["inferenceComponentName"]
+        tags = [("autoscaling:template", "ic-invocations"), ("autoscaling:min-capacity", "0"),
+                ("team", "ml-platform")]
+        arn = create_inference_component(sm, endpoint_url, params["endpointName"], name, tags)
+        event["detail"]["responseElements"]["inferenceComponentArn"] = arn
+        print(f"moto on {endpoint_url}: inference component {name} on endpoint "
+              f"{params['endpointName']} (managed instance scaling down to 0) tagged "
+              + ", ".join(f"{k}={v}" for k, v in tags))
+    else:
+        tags = [("autoscaling:template", "default"), ("autoscaling:max-capacity", "6"),
+                ("team", "ml-platform")]
+        arn = create_endpoint(sm, name, variants, tags)
+        if event.get("source") == "aws.sagemaker":
+            event["detail"]["EndpointArn"] = arn
+        print(f"moto on {endpoint_url}: endpoint {name} ({', '.join(variants)}) tagged "
+              + ", ".join(f"{k}={v}" for k, v in tags))
     print(f"event: {event_file.relative_to(ROOT) if event_file.is_relative_to(ROOT) else event_file}\n")
 
     runtime = RuntimeApi()
@@ -53,7 +71,8 @@ def main():
             kind, body = runtime.invoke(f"demo-{attempt}", event)
             print(f"== {title}: {kind}")
             print(json.dumps(body, indent=2) if attempt == 1 or kind != "response"
-                  else json.dumps({k: body[k] for k in ("endpoint", "outcome")}))
+                  else json.dumps({k: body[k] for k in ("endpoint", "inference_component", "outcome")
+                                   if k in body}))
             print()
         time.sleep(0.2)
         writes = [json.loads(l) for l in logs if '"write":' in l]
@@ -66,14 +85,25 @@ def main():
         targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
         policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
         keep = ("ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity")
-        print(json.dumps({
+        held = {
             "ScalableTargets": [{k: t[k] for k in keep} for t in targets],
             "ScalingPolicies": [
                 {k: p[k] for k in ("PolicyName", "ResourceId", "ScalableDimension", "PolicyType",
-                                   "TargetTrackingScalingPolicyConfiguration")}
+                                   "TargetTrackingScalingPolicyConfiguration",
+                                   "StepScalingPolicyConfiguration", "PolicyARN") if k in p}
                 for p in policies
             ],
-        }, indent=2))
+        }
+        if component:
+            cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
+            alarms = cloudwatch.describe_alarms(AlarmNamePrefix="scaletag-wake-")["MetricAlarms"]
+            held["CloudWatch alarms (scale from zero)"] = [
+                {k: a.get(k) for k in ("AlarmName", "Namespace", "MetricName", "Dimensions",
+                                       "Statistic", "Period", "ComparisonOperator", "Threshold",
+                                       "AlarmActions")}
+                for a in alarms
+            ]
+        print(json.dumps(held, indent=2))
     finally:
         function.kill()
         runtime.server.shutdown()

@@ -42,6 +42,41 @@ def create_endpoint(sm, name, variants, tags):
     )["EndpointArn"]
 
 
+def create_inference_component(sm, endpoint_url, endpoint, name, tags):
+    """An endpoint that hosts inference components (managed instance scaling down to 0), and
+    one IC on it with `tags`, moved to InService through the stand-in's control route."""
+    import urllib.request
+
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{endpoint}-config",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        ProductionVariants=[{
+            "VariantName": "AllTraffic", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 1,
+            "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 4},
+            "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+        }],
+    )
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
+    sm.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/llm:1"},
+    )
+    arn = sm.create_inference_component(
+        InferenceComponentName=name, EndpointName=endpoint, VariantName="AllTraffic",
+        Specification={"ModelName": f"{name}-model", "ComputeResourceRequirements": {
+            "MinMemoryRequiredInMb": 1024, "NumberOfAcceleratorDevicesRequired": 1}},
+        RuntimeConfig={"CopyCount": 1},
+        Tags=[{"Key": k, "Value": v} for k, v in tags],
+    )["InferenceComponentArn"]
+    request = urllib.request.Request(
+        f"{endpoint_url}/moto-api/standin/inference-component-status", method="POST",
+        data=json.dumps({"InferenceComponentName": name, "Status": "InService"}).encode(),
+        headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+    return arn
+
+
 class RuntimeApi:
     """The Lambda Runtime API, as much as a function needs: /next, /response, /error."""
 

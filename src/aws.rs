@@ -17,6 +17,21 @@ use crate::retry::{AwsError, Called, Deadline, Fault, Op, call};
 pub struct Aws {
     pub sagemaker: sagemaker::Client,
     pub aas: aas::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// For the re-check queue of inference components that are still settling.
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Aws {
+    /// The three clients, from one loaded configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Aws {
+        Aws {
+            sagemaker: sagemaker::Client::new(config),
+            aas: aas::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+        }
+    }
 }
 
 /// DescribeEndpoint, as far as scaletag needs it.
@@ -59,15 +74,37 @@ impl Described {
     }
 }
 
-const NAMESPACE: ServiceNamespace = ServiceNamespace::Sagemaker;
+pub(crate) const NAMESPACE: ServiceNamespace = ServiceNamespace::Sagemaker;
 
 /// The token for the next page; `None` when done (or when a service repeats its token).
-fn next_page(current: &Option<String>, next: Option<&str>) -> Option<String> {
+pub(crate) fn next_page(current: &Option<String>, next: Option<&str>) -> Option<String> {
     next.filter(|t| !t.is_empty() && current.as_deref() != Some(*t))
         .map(str::to_string)
 }
 
-fn found<T>(c: Called<T>) -> Option<T> {
+/// Every page of a listing. `page(token)` fetches one page: its items and the next token, or
+/// `None` when the resource is not there. `None` when the first page finds nothing.
+pub(crate) async fn all_pages<T, Fut>(
+    mut page: impl FnMut(Option<String>) -> Fut,
+) -> Result<Option<Vec<T>>, AwsError>
+where
+    Fut: std::future::Future<Output = Result<Option<(Vec<T>, Option<String>)>, AwsError>>,
+{
+    let mut items: Option<Vec<T>> = None;
+    let mut token: Option<String> = None;
+    loop {
+        let Some((mut got, next)) = page(token.clone()).await? else {
+            return Ok(items);
+        };
+        items.get_or_insert_with(Vec::new).append(&mut got);
+        token = next_page(&token, next.as_deref());
+        if token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+pub(crate) fn found<T>(c: Called<T>) -> Option<T> {
     match c {
         Called::Done(t) => Some(t),
         Called::NotFound => None,
@@ -118,9 +155,7 @@ impl Aws {
         &self,
         dl: &Deadline,
     ) -> Result<Vec<(String, String)>, AwsError> {
-        let mut endpoints = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let endpoints = all_pages(|token| async move {
             let out = call(Op::ListEndpoints, "the account", dl, || {
                 self.sagemaker
                     .list_endpoints()
@@ -130,19 +165,22 @@ impl Aws {
                     .send()
             })
             .await?;
-            let Some(out) = found(out) else { break };
-            endpoints.extend(out.endpoints().iter().filter_map(|e| {
-                Some((
-                    e.endpoint_name()?.to_string(),
-                    e.endpoint_arn()?.to_string(),
-                ))
-            }));
-            token = next_page(&token, out.next_token());
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(endpoints)
+            Ok(found(out).map(|out| {
+                let page = out
+                    .endpoints()
+                    .iter()
+                    .filter_map(|e| {
+                        Some((
+                            e.endpoint_name()?.to_string(),
+                            e.endpoint_arn()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                (page, out.next_token().map(str::to_string))
+            }))
+        })
+        .await?;
+        Ok(endpoints.unwrap_or_default())
     }
 
     /// Variant name → instance type, from the endpoint's current config.
@@ -183,9 +221,7 @@ impl Aws {
         arn: &str,
         dl: &Deadline,
     ) -> Result<Option<Vec<(String, String)>>, AwsError> {
-        let mut tags = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let out = call(Op::ListTags, arn, dl, || {
                 self.sagemaker
                     .list_tags()
@@ -195,20 +231,21 @@ impl Aws {
                     .send()
             })
             .await?;
-            let Some(out) = found(out) else {
-                return Ok(None);
-            };
-            tags.extend(out.tags().iter().filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
-            }));
-            token = next_page(&token, out.next_token());
-            if token.is_none() {
-                return Ok(Some(tags));
-            }
-        }
+            Ok(found(out).map(|out| {
+                let page = out
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        ))
+                    })
+                    .collect();
+                (page, out.next_token().map(str::to_string))
+            }))
+        })
+        .await
     }
 
     /// Every scalable target on these resource ids, 50 ids a call (the API's limit).
@@ -220,8 +257,7 @@ impl Aws {
         let wanted: BTreeSet<&str> = resource_ids.iter().map(String::as_str).collect();
         let mut targets = Vec::new();
         for chunk in resource_ids.chunks(50) {
-            let mut token: Option<String> = None;
-            loop {
+            let page = all_pages(|token| async move {
                 let out = call(Op::DescribeScalableTargets, &chunk.join(","), dl, || {
                     self.aas
                         .describe_scalable_targets()
@@ -232,30 +268,22 @@ impl Aws {
                         .send()
                 })
                 .await?;
-                let Some(out) = found(out) else { break };
-                // Filter exactly: moto matches ResourceId loosely (docs/aws-behaviour.md §7).
-                targets.extend(out.scalable_targets().iter().filter_map(|t| {
-                    let dimension = Dimension::parse(t.scalable_dimension().as_str())?;
-                    wanted.contains(t.resource_id()).then(|| CurrentTarget {
-                        key: TargetKey {
-                            resource_id: t.resource_id().to_string(),
-                            dimension,
-                        },
-                        min_capacity: t.min_capacity(),
-                        max_capacity: t.max_capacity(),
-                        suspended: t.suspended_state().is_some_and(|s| {
-                            s.dynamic_scaling_in_suspended() == Some(true)
-                                || s.dynamic_scaling_out_suspended() == Some(true)
-                        }),
-                        arn: t.scalable_target_arn().map(str::to_string),
-                        owned: None,
-                    })
-                }));
-                token = next_page(&token, out.next_token());
-                if token.is_none() {
-                    break;
-                }
-            }
+                Ok(found(out).map(|out| {
+                    let page: Vec<CurrentTarget> = out
+                        .scalable_targets()
+                        .iter()
+                        .filter_map(current_target)
+                        .collect();
+                    (page, out.next_token().map(str::to_string))
+                }))
+            })
+            .await?;
+            // Filter exactly: moto matches ResourceId loosely (docs/aws-behaviour.md §7).
+            targets.extend(
+                page.into_iter()
+                    .flatten()
+                    .filter(|t| wanted.contains(t.key.resource_id.as_str())),
+            );
         }
         Ok(targets)
     }
@@ -266,9 +294,7 @@ impl Aws {
         resource_id: &str,
         dl: &Deadline,
     ) -> Result<Vec<CurrentPolicy>, AwsError> {
-        let mut policies = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let policies = all_pages(|token| async move {
             let out = call(Op::DescribeScalingPolicies, resource_id, dl, || {
                 self.aas
                     .describe_scaling_policies()
@@ -279,30 +305,18 @@ impl Aws {
                     .send()
             })
             .await?;
-            let Some(out) = found(out) else { break };
-            policies.extend(
-                out.scaling_policies()
+            Ok(found(out).map(|out| {
+                let page = out
+                    .scaling_policies()
                     .iter()
                     .filter(|p| p.resource_id() == resource_id)
-                    .filter_map(|p| {
-                        Some(CurrentPolicy {
-                            key: TargetKey {
-                                resource_id: p.resource_id().to_string(),
-                                dimension: Dimension::parse(p.scalable_dimension().as_str())?,
-                            },
-                            name: p.policy_name().to_string(),
-                            target_tracking: p
-                                .target_tracking_scaling_policy_configuration()
-                                .map(from_sdk),
-                        })
-                    }),
-            );
-            token = next_page(&token, out.next_token());
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(policies)
+                    .filter_map(current_policy)
+                    .collect();
+                (page, out.next_token().map(str::to_string))
+            }))
+        })
+        .await?;
+        Ok(policies.unwrap_or_default())
     }
 
     /// Names of the scheduled actions on one resource id, per target.
@@ -311,9 +325,7 @@ impl Aws {
         resource_id: &str,
         dl: &Deadline,
     ) -> Result<Vec<(TargetKey, String)>, AwsError> {
-        let mut actions = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let actions = all_pages(|token| async move {
             let out = call(Op::DescribeScheduledActions, resource_id, dl, || {
                 self.aas
                     .describe_scheduled_actions()
@@ -323,9 +335,9 @@ impl Aws {
                     .send()
             })
             .await?;
-            let Some(out) = found(out) else { break };
-            actions.extend(
-                out.scheduled_actions()
+            Ok(found(out).map(|out| {
+                let page = out
+                    .scheduled_actions()
                     .iter()
                     .filter(|a| a.resource_id() == resource_id)
                     .filter_map(|a| {
@@ -337,14 +349,13 @@ impl Aws {
                             },
                             a.scheduled_action_name().to_string(),
                         ))
-                    }),
-            );
-            token = next_page(&token, out.next_token());
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(actions)
+                    })
+                    .collect();
+                (page, out.next_token().map(str::to_string))
+            }))
+        })
+        .await?;
+        Ok(actions.unwrap_or_default())
     }
 
     /// Whether a scalable target carries scaletag's owner tag. A target without an ARN (AAS
@@ -376,8 +387,15 @@ impl Aws {
         Ok(())
     }
 
-    /// Carries out one write. Logs one JSON line per write.
-    pub async fn apply(&self, action: &Action, dl: &Deadline) -> Result<(), AwsError> {
+    /// Carries out one write. Logs one JSON line per write. `step_arn` is the ARN of the step
+    /// policy put earlier in the same change; the ARN of one put now is returned.
+    pub async fn apply(
+        &self,
+        action: &Action,
+        step_arn: Option<&str>,
+        dl: &Deadline,
+    ) -> Result<Option<String>, AwsError> {
+        let mut returned = None;
         let key = action.key();
         let subject = key.resource_id.as_str();
         let dimension = || aas::types::ScalableDimension::from(key.dimension.as_str());
@@ -408,6 +426,25 @@ impl Aws {
                 })
                 .await?;
             }
+            Action::PutStepScalingPolicy {
+                policy_name,
+                config,
+                ..
+            } => {
+                returned = Some(self.put_step_policy(key, policy_name, config, dl).await?);
+            }
+            Action::PutMetricAlarm {
+                alarm,
+                policy_from_put,
+                ..
+            } => {
+                let mut alarm = alarm.as_ref().clone();
+                if *policy_from_put {
+                    alarm.alarm_actions = step_arn.map(str::to_string).into_iter().collect();
+                }
+                self.put_alarm(&alarm, dl).await?
+            }
+            Action::DeleteAlarm { alarm_name, .. } => self.delete_alarm(alarm_name, dl).await?,
             Action::DeregisterScalableTarget { .. } => {
                 call(Op::DeregisterScalableTarget, subject, dl, || {
                     self.aas
@@ -420,7 +457,7 @@ impl Aws {
                 .await?;
             }
         }
-        let detail = serde_json::to_string(action).unwrap_or_default();
+        let detail = serde_json::to_string(&action.request()).unwrap_or_default();
         tracing::info!(
             write = action.name(),
             resource_id = subject,
@@ -428,7 +465,7 @@ impl Aws {
             request = detail.as_str(),
             "aws write"
         );
-        Ok(())
+        Ok(returned)
     }
 
     /// RegisterScalableTarget with these bounds, and `tags` when it creates the target.
@@ -505,6 +542,42 @@ impl Aws {
 fn target_exists(failure: &Fault) -> bool {
     matches!(failure, Fault::Service { code: Some(code), message: Some(message), .. }
         if code == "ValidationException" && message.contains("already exists"))
+}
+
+/// A scalable target as AAS describes it; `None` for a dimension that is not SageMaker's.
+fn current_target(t: &aas::types::ScalableTarget) -> Option<CurrentTarget> {
+    Some(CurrentTarget {
+        key: TargetKey {
+            resource_id: t.resource_id().to_string(),
+            dimension: Dimension::parse(t.scalable_dimension().as_str())?,
+        },
+        min_capacity: t.min_capacity(),
+        max_capacity: t.max_capacity(),
+        suspended: t.suspended_state().is_some_and(|s| {
+            s.dynamic_scaling_in_suspended() == Some(true)
+                || s.dynamic_scaling_out_suspended() == Some(true)
+        }),
+        arn: t.scalable_target_arn().map(str::to_string),
+        owned: None,
+    })
+}
+
+/// A scaling policy as AAS describes it; `None` for a dimension that is not SageMaker's.
+fn current_policy(p: &aas::types::ScalingPolicy) -> Option<CurrentPolicy> {
+    Some(CurrentPolicy {
+        key: TargetKey {
+            resource_id: p.resource_id().to_string(),
+            dimension: Dimension::parse(p.scalable_dimension().as_str())?,
+        },
+        name: p.policy_name().to_string(),
+        target_tracking: p
+            .target_tracking_scaling_policy_configuration()
+            .map(from_sdk),
+        step: p
+            .step_scaling_policy_configuration()
+            .map(crate::aws_components::step_from_sdk),
+        arn: Some(p.policy_arn().to_string()).filter(|a| !a.is_empty()),
+    })
 }
 
 type SdkConfig = aas::types::TargetTrackingScalingPolicyConfiguration;

@@ -323,8 +323,19 @@ mod tests {
         let names: Vec<_> = c.names().collect();
         assert_eq!(
             names,
-            ["concurrency", "cpu", "default", "responsive", "serverless"]
+            [
+                "concurrency",
+                "cpu",
+                "default",
+                "ic-concurrency",
+                "ic-invocations",
+                "responsive",
+                "serverless"
+            ]
         );
+        for ic in ["ic-concurrency", "ic-invocations"] {
+            assert_eq!(c.get(ic).unwrap().metric_fit(), Some(Dimension::CopyCount));
+        }
         assert!(c.templates().all(|t| t.description.is_some()));
         let r = c.get("responsive").unwrap();
         let policy_names: Vec<_> = r.policies.iter().map(|p| p.policy_name.as_str()).collect();

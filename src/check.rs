@@ -1,11 +1,13 @@
 //! Offline validation, no AWS access: a tag set, and the tags of every
-//! `AWS::SageMaker::Endpoint` in a CloudFormation or SAM template, so a typo fails CI before
-//! it is deployed. The same `desire::desire` as the function itself decides what is wrong.
+//! `AWS::SageMaker::Endpoint` and `AWS::SageMaker::InferenceComponent` in a CloudFormation or
+//! SAM template, so a typo fails CI before it is deployed. The same `desire::desire` and
+//! `component::desire` as the function itself decide what is wrong.
 
 use serde::Serialize;
 use serde_norway::Value as Yaml;
 
 use crate::catalog::Catalog;
+use crate::component::{self, ComponentFacts};
 use crate::desire::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,27 +129,119 @@ pub fn check_template(
         return vec![Finding::new(file, Severity::Error, "no Resources section")];
     };
     let mut findings = Vec::new();
-    let mut endpoints = 0;
+    let mut checked = 0;
     for (id, resource) in resources {
         let Some(id) = id.as_str() else { continue };
-        if resource.get("Type").and_then(Yaml::as_str) != Some("AWS::SageMaker::Endpoint") {
-            continue;
+        let at = format!("{file}: Resources.{id}.Properties.Tags");
+        let props = resource.get("Properties");
+        match resource.get("Type").and_then(Yaml::as_str) {
+            Some("AWS::SageMaker::Endpoint") => {
+                findings.extend(check_endpoint(&at, props, resources, catalog, settings));
+            }
+            Some("AWS::SageMaker::InferenceComponent") => {
+                findings.extend(check_component(&at, id, props, catalog, settings));
+            }
+            _ => continue,
         }
-        endpoints += 1;
-        findings.extend(check_endpoint(
-            &format!("{file}: Resources.{id}.Properties.Tags"),
-            resource.get("Properties"),
-            resources,
-            catalog,
-            settings,
-        ));
+        checked += 1;
     }
-    if endpoints == 0 {
+    if checked == 0 {
         findings.push(Finding::new(
             file,
             Severity::Note,
-            "no AWS::SageMaker::Endpoint resources",
+            "no AWS::SageMaker::Endpoint or AWS::SageMaker::InferenceComponent resources",
         ));
+    }
+    findings
+}
+
+/// The literal `P:` tags of a resource, where each sits, and notes on those with intrinsic
+/// values (known only at deploy time).
+struct LiteralTags {
+    tags: Vec<(String, String)>,
+    index_of: Vec<(String, usize)>,
+    notes: Vec<Finding>,
+}
+
+impl LiteralTags {
+    fn read(at: &str, props: Option<&Yaml>, settings: &Settings) -> LiteralTags {
+        let mut out = LiteralTags {
+            tags: Vec::new(),
+            index_of: Vec::new(),
+            notes: Vec::new(),
+        };
+        let lead = format!("{}:", settings.tag_prefix);
+        for (i, tag) in props
+            .and_then(|p| p.get("Tags"))
+            .and_then(Yaml::as_sequence)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
+                continue;
+            };
+            match value.and_then(scalar) {
+                Some(v) => {
+                    out.index_of.push((key.clone(), i));
+                    out.tags.push((key, v));
+                }
+                None if key.starts_with(&lead) => out.notes.push(Finding::new(
+                    format!("{at}[{i}]"),
+                    Severity::Note,
+                    format!(
+                        "tag `{key}` has an intrinsic value ({}), known only at deploy time: not checked here; \
+                         scaletag checks it when the resource is InService",
+                        intrinsic_name(value)
+                    ),
+                )),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// Where the tag `key` sits, or the tag list when it is not one of them.
+    fn locate(&self, at: &str, key: &str) -> String {
+        self.index_of
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, i)| format!("{at}[{i}]"))
+            .unwrap_or_else(|| at.to_string())
+    }
+}
+
+/// The findings for one `AWS::SageMaker::InferenceComponent`, located at its tags.
+fn check_component(
+    at: &str,
+    id: &str,
+    props: Option<&Yaml>,
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Vec<Finding> {
+    let read = LiteralTags::read(at, props, settings);
+    let literal = |field: &str| props.and_then(|p| p.get(field)).and_then(scalar);
+    let facts = ComponentFacts {
+        name: literal("InferenceComponentName").unwrap_or_else(|| id.to_string()),
+        endpoint: literal("EndpointName").unwrap_or_else(|| "its endpoint".into()),
+        variant: literal("VariantName").unwrap_or_default(),
+        status: "InService".into(),
+        min_instances: None,
+    };
+    let mut findings = read.notes.clone();
+    match component::desire(&facts, &read.tags, catalog, settings) {
+        Ok(Desired::NotOptedIn { reason }) => {
+            findings.push(Finding::new(at, Severity::Note, reason));
+        }
+        Ok(_) => {}
+        Err(rejection) => findings.extend(rejection.problems.into_iter().map(|p| {
+            let location = p
+                .tag
+                .as_ref()
+                .map(|(k, _)| read.locate(at, k))
+                .unwrap_or_else(|| at.to_string());
+            Finding::new(location, Severity::Error, p.to_string())
+        })),
     }
     findings
 }
@@ -183,48 +277,15 @@ fn check_endpoint(
     catalog: &Catalog,
     settings: &Settings,
 ) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut tags = Vec::new();
-    let mut index_of = Vec::new();
-    let lead = format!("{}:", settings.tag_prefix);
-    for (i, tag) in props
-        .and_then(|p| p.get("Tags"))
-        .and_then(Yaml::as_sequence)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
-            continue;
-        };
-        match value.and_then(scalar) {
-            Some(v) => {
-                index_of.push((key.clone(), i));
-                tags.push((key, v));
-            }
-            None if key.starts_with(&lead) => findings.push(Finding::new(
-                format!("{at}[{i}]"),
-                Severity::Note,
-                format!(
-                    "tag `{key}` has an intrinsic value ({}), known only at deploy time: not checked here; \
-                     scaletag checks it when the endpoint is InService",
-                    intrinsic_name(value)
-                ),
-            )),
-            None => {}
-        }
-    }
+    let read = LiteralTags::read(at, props, settings);
+    let mut findings = read.notes.clone();
     let variants = props
         .and_then(|p| p.get("EndpointConfigName"))
         .and_then(|c| config_variants(resources, c));
-    let locate = |key: &str| {
-        index_of
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, i)| format!("{at}[{i}]"))
-            .unwrap_or_else(|| at.to_string())
-    };
-    findings.extend(check_tags(at, &tags, variants, catalog, settings, &locate));
+    let locate = |key: &str| read.locate(at, key);
+    findings.extend(check_tags(
+        at, &read.tags, variants, catalog, settings, &locate,
+    ));
     findings
 }
 
@@ -409,7 +470,48 @@ Resources:
         );
         assert_eq!(
             check("Resources: {}")[0].message,
-            "no AWS::SageMaker::Endpoint resources"
+            "no AWS::SageMaker::Endpoint or AWS::SageMaker::InferenceComponent resources"
         );
+    }
+
+    #[test]
+    fn inference_component_tags_are_checked_with_the_ic_rules() {
+        let f = check(
+            r#"
+Resources:
+  Llama:
+    Type: AWS::SageMaker::InferenceComponent
+    Properties:
+      InferenceComponentName: llama-ic
+      EndpointName: !Ref Endpoint
+      Tags:
+        - Key: autoscaling:template
+          Value: default
+        - Key: autoscaling:min-capacity
+          Value: "0"
+        - Key: autoscaling:variant:AllTraffic:max-capacity
+          Value: "2"
+  Mistral:
+    Type: AWS::SageMaker::InferenceComponent
+    Properties:
+      Tags:
+        - Key: autoscaling:template
+          Value: ic-invocations
+        - Key: autoscaling:min-capacity
+          Value: "0"
+"#,
+        );
+        let errors: Vec<_> = f.iter().filter(|f| f.severity == Severity::Error).collect();
+        assert_eq!(errors.len(), 2, "{f:?}");
+        assert!(errors.iter().any(
+            |e| e.location.ends_with("Resources.Llama.Properties.Tags[0]")
+                && e.message.contains("template `default`")
+                && e.message.contains("inference component `llama-ic`")
+        ));
+        assert!(errors.iter().any(
+            |e| e.location.ends_with("Resources.Llama.Properties.Tags[2]")
+                && e.message.contains("per-variant tags are for endpoints")
+        ));
+        assert!(!f.iter().any(|x| x.location.contains("Mistral")), "{f:?}");
     }
 }

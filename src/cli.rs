@@ -17,6 +17,7 @@ use crate::decision::{Decision, Intent};
 use crate::desire::Settings;
 use crate::outcome::Verdict;
 use crate::reconcile::{self, App, Failure, Target};
+use crate::reconcile_component::{GONE as GONE_COMPONENT, reconcile_component};
 use crate::render::{self, Style};
 use crate::retry::{AwsError, Deadline, ENDPOINT_BUDGET};
 use crate::sweep;
@@ -93,8 +94,10 @@ pub enum Command {
     /// Dry run: print the Application Auto Scaling requests that would make an endpoint match
     /// its tags, in the API's own JSON. Writes nothing.
     Plan {
-        /// The SageMaker endpoint name.
+        /// The SageMaker endpoint or inference component name.
         endpoint: String,
+        #[command(flatten)]
+        kind: Kind,
         /// Plan for these tags instead of the endpoint's own: preview a change before tagging.
         #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_tag)]
         tags: Vec<(String, String)>,
@@ -104,14 +107,18 @@ pub enum Command {
     },
     /// Reconcile one endpoint now, as the function does when it becomes InService.
     Apply {
-        /// The SageMaker endpoint name.
+        /// The SageMaker endpoint or inference component name.
         endpoint: String,
+        #[command(flatten)]
+        kind: Kind,
     },
     /// Remove scaletag's policies from an endpoint, and deregister the targets nothing else
     /// uses: the step AWS requires before an UpdateEndpoint that changes a variant's instance type.
     Detach {
-        /// The SageMaker endpoint name.
+        /// The SageMaker endpoint or inference component name.
         endpoint: String,
+        #[command(flatten)]
+        kind: Kind,
     },
     /// Hand an endpoint's existing scalable targets (registered by CloudFormation, the console,
     /// another tool) over to scaletag: tag them as scaletag's, so `off` and `detach` may
@@ -120,7 +127,8 @@ pub enum Command {
         /// The SageMaker endpoint name.
         endpoint: String,
     },
-    /// Reconcile every InService endpoint of the account and region: backfill and drift repair.
+    /// Reconcile every InService endpoint and every inference component of the account and
+    /// region (backfill and drift repair), and clean up after inference components that are gone.
     Sweep {
         /// Plan every endpoint, write nothing.
         #[arg(long)]
@@ -138,6 +146,18 @@ pub enum Command {
         /// CloudFormation or SAM templates (YAML or JSON).
         templates: Vec<PathBuf>,
     },
+}
+
+/// Whether a name is an endpoint's or an inference component's. Without a flag, an endpoint
+/// of that name is looked for first, then an inference component.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Kind {
+    /// The name is an inference component's.
+    #[arg(long, short = 'c', conflicts_with = "endpoint_only")]
+    inference_component: bool,
+    /// The name is an endpoint's (do not look for an inference component).
+    #[arg(long = "endpoint", conflicts_with = "inference_component")]
+    endpoint_only: bool,
 }
 
 fn parse_tag(s: &str) -> Result<(String, String), String> {
@@ -183,11 +203,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Plan {
             endpoint,
+            kind,
             tags,
             detailed_exitcode,
-        } => plan(&cli, endpoint, tags, *detailed_exitcode, json, style).await,
-        Command::Apply { endpoint } => apply(&cli, endpoint, false, json, style).await,
-        Command::Detach { endpoint } => apply(&cli, endpoint, true, json, style).await,
+        } => plan(&cli, endpoint, *kind, tags, *detailed_exitcode, json, style).await,
+        Command::Apply { endpoint, kind } => apply(&cli, endpoint, *kind, false, json, style).await,
+        Command::Detach { endpoint, kind } => apply(&cli, endpoint, *kind, true, json, style).await,
         Command::Adopt { endpoint } => adopt(&cli, endpoint, json, style).await,
         Command::Sweep {
             dry_run,
@@ -255,12 +276,12 @@ async fn app(cli: &Cli) -> Result<App, CliError> {
         ));
     }
     Ok(App {
-        aws: Aws {
-            sagemaker: aws_sdk_sagemaker::Client::new(&config),
-            aas: aws_sdk_applicationautoscaling::Client::new(&config),
-        },
+        aws: Aws::new(&config),
         catalog,
         settings,
+        // The command line looks at ICs directly; re-checks are the function's.
+        recheck_queue: None,
+        recheck_delay: crate::lambda::RECHECK_DELAY_SECONDS,
     })
 }
 
@@ -284,10 +305,39 @@ fn target(endpoint: &str) -> Target<'_> {
     }
 }
 
+/// One reconcile of an endpoint or an inference component, as `kind` and the account say.
+async fn reconcile_named(
+    app: &App,
+    name: &str,
+    kind: Kind,
+    intent: Intent<'_>,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Result<reconcile::Reconciled, Failure> {
+    if kind.inference_component {
+        return Ok(reconcile_component(app, target(name), intent, dry_run, dl)
+            .await?
+            .reconciled);
+    }
+    let done = reconcile::reconcile(app, target(name), intent, dry_run, dl).await?;
+    let gone =
+        matches!(&done.decision, Decision::Skip(o) if o.reason.as_deref() == Some(reconcile::GONE));
+    if !gone || kind.endpoint_only {
+        return Ok(done);
+    }
+    // No endpoint of that name: an inference component, if there is one.
+    let component = reconcile_component(app, target(name), intent, dry_run, dl)
+        .await?
+        .reconciled;
+    let also_gone = matches!(&component.decision, Decision::Skip(o) if o.reason.as_deref() == Some(GONE_COMPONENT));
+    Ok(if also_gone { done } else { component })
+}
+
 /// `plan`: a dry run of the reconcile the function would do, or of one for other tags.
 async fn plan(
     cli: &Cli,
     endpoint: &str,
+    kind: Kind,
     tags: &[(String, String)],
     detailed_exitcode: bool,
     json: bool,
@@ -300,7 +350,7 @@ async fn plan(
         Intent::Tags(tags)
     };
     let dl = Deadline::after(ENDPOINT_BUDGET);
-    let decision = reconcile::reconcile(&app, target(endpoint), intent, true, &dl)
+    let decision = reconcile_named(&app, endpoint, kind, intent, true, &dl)
         .await?
         .decision;
     if json {
@@ -320,6 +370,7 @@ async fn plan(
 async fn apply(
     cli: &Cli,
     endpoint: &str,
+    kind: Kind,
     detach: bool,
     json: bool,
     style: Style,
@@ -331,11 +382,11 @@ async fn apply(
     } else {
         Intent::FromTags
     };
-    let outcome = reconcile::reconcile(&app, target(endpoint), intent, false, &dl)
+    let outcome = reconcile_named(&app, endpoint, kind, intent, false, &dl)
         .await?
         .outcome;
     emit(json, &outcome, |o| render::outcome_text(o, style));
-    if detach && !json {
+    if detach && !json && outcome.inference_component.is_none() {
         println!(
             "\nNext: deploy your UpdateEndpoint. When the endpoint is InService again, scaletag \
              re-attaches from its tags; to keep it detached, tag it {}:template=off first.",

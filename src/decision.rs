@@ -32,6 +32,8 @@ pub struct Reading {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointChanges {
     pub endpoint: String,
+    /// The inference component these changes are for, when they are for one.
+    pub component: Option<String>,
     pub detaching: bool,
     pub variants: Vec<VariantChanges>,
 }
@@ -43,7 +45,9 @@ impl EndpointChanges {
 
     /// The outcome these changes have once carried out (or would have, in a dry run).
     pub fn outcome(&self) -> Outcome {
-        Outcome::from_changes(&self.endpoint, self.detaching, &self.variants)
+        let mut outcome = Outcome::from_changes(&self.endpoint, self.detaching, &self.variants);
+        outcome.inference_component = self.component.clone();
+        outcome
     }
 
     /// The targets whose ownership the decision depends on but the reads did not establish:
@@ -102,8 +106,9 @@ pub fn decide(
     }
     Ok(Decision::Ready(EndpointChanges {
         endpoint: facts.name.clone(),
+        component: None,
         detaching: desired == Desired::Detach,
-        variants: diff::diff(facts, &desired, &reading.current),
+        variants: diff::diff(&facts.units(), &desired, &reading.current),
     }))
 }
 

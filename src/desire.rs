@@ -61,6 +61,25 @@ impl EndpointFacts {
             .map(|v| self.resource_id(&v.name))
             .collect()
     }
+
+    /// Its variants as scalable units.
+    pub fn units(&self) -> Vec<Unit> {
+        self.variants
+            .iter()
+            .map(|v| Unit {
+                name: v.name.clone(),
+                resource_id: self.resource_id(&v.name),
+            })
+            .collect()
+    }
+}
+
+/// Something scaletag scales, by name: a variant, or an inference component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub name: String,
+    /// Its AAS resource id.
+    pub resource_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +117,9 @@ pub struct ScalingSpec {
     pub min_capacity: i32,
     pub max_capacity: i32,
     pub policies: Vec<PolicySpec>,
+    /// The inference component to wake from zero copies: set when an IC's MinCapacity is 0
+    /// (docs/aws-behaviour.md §9).
+    pub wake: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +133,8 @@ pub struct PolicySpec {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct Rejection {
     pub endpoint: String,
+    /// The inference component whose tags are rejected, when it is one.
+    pub component: Option<String>,
     pub problems: Vec<Problem>,
 }
 
@@ -120,7 +144,14 @@ impl std::fmt::Display for Rejection {
             1 => f.write_str("1 problem")?,
             n => write!(f, "{n} problems")?,
         }
-        write!(f, " on endpoint `{}`; nothing was changed:", self.endpoint)?;
+        match &self.component {
+            Some(c) => write!(
+                f,
+                " on inference component `{c}` (endpoint `{}`); nothing was changed:",
+                self.endpoint
+            )?,
+            None => write!(f, " on endpoint `{}`; nothing was changed:", self.endpoint)?,
+        }
         for p in &self.problems {
             write!(f, "\n  - {p}")?;
         }
@@ -169,19 +200,31 @@ pub fn desire(
                 .collect(),
         ),
     };
-    if problems.is_empty() {
-        Ok(desired)
-    } else {
+    Rejection::unless_problems(desired, problems, &facts.name, None)
+}
+
+impl Rejection {
+    /// `desired` when there is no problem; else the rejection, every problem once, in order.
+    pub(crate) fn unless_problems(
+        desired: Desired,
+        mut problems: Vec<Problem>,
+        endpoint: &str,
+        component: Option<&str>,
+    ) -> Result<Desired, Rejection> {
+        if problems.is_empty() {
+            return Ok(desired);
+        }
         problems.sort();
         problems.dedup();
         Err(Rejection {
-            endpoint: facts.name.clone(),
+            endpoint: endpoint.to_string(),
+            component: component.map(str::to_string),
             problems,
         })
     }
 }
 
-fn keys(o: &Overrides) -> Vec<(&str, &str)> {
+pub(crate) fn keys(o: &Overrides) -> Vec<(&str, &str)> {
     fn k<T>(t: &Option<Tagged<T>>) -> Option<(&str, &str)> {
         t.as_ref().map(|t| (t.key.as_str(), t.raw.as_str()))
     }
@@ -262,13 +305,13 @@ fn reference_problems(
 }
 
 /// A variant's own tags over the endpoint's: the value of a setting, and the tag it came from.
-struct Layers<'a> {
-    variant: &'a Overrides,
-    endpoint: &'a Overrides,
+pub(crate) struct Layers<'a> {
+    pub variant: &'a Overrides,
+    pub endpoint: &'a Overrides,
 }
 
 impl<'a> Layers<'a> {
-    fn pick<T>(
+    pub(crate) fn pick<T>(
         &self,
         setting: impl Fn(&'a Overrides) -> &'a Option<Tagged<T>>,
     ) -> Option<&'a Tagged<T>> {
@@ -315,27 +358,80 @@ fn variant_desire(
         Ok(d) => d,
         Err(reason) => return skip(reason),
     };
+    let unit = Unit {
+        name: variant.name.clone(),
+        resource_id: facts.resource_id(&variant.name),
+    };
+    let on = format!("variant `{}`", variant.name);
+    let names = [
+        ("EndpointName", facts.name.as_str()),
+        ("VariantName", &variant.name),
+    ];
+    let fit = Fit {
+        choice,
+        template,
+        dimension,
+    };
+    spec_for(&unit, &on, &layers, &fit, settings, &names, problems).map(VariantDesire::Scale)
+}
+
+/// The template a unit's tags chose, and what the unit scales.
+pub(crate) struct Fit<'a> {
+    pub choice: &'a Tagged<Choice>,
+    pub template: &'a Template,
+    pub dimension: Dimension,
+}
+
+/// One unit's validated spec from its layered tags and template, or `None` with every
+/// problem added. `on` names the unit in messages; `names` fill the template's placeholders.
+pub(crate) fn spec_for(
+    unit: &Unit,
+    on: &str,
+    layers: &Layers<'_>,
+    fit: &Fit<'_>,
+    settings: &Settings,
+    names: &[(&str, &str)],
+    problems: &mut Vec<Problem>,
+) -> Option<ScalingSpec> {
+    let Fit {
+        choice,
+        template,
+        dimension,
+    } = *fit;
     let before = problems.len();
-    check_fit(template, choice, &variant.name, dimension, problems);
-    let (min, max) = capacity(
-        &layers, choice, template, variant, dimension, settings, problems,
-    );
+    check_fit(template, choice, on, dimension, problems);
+    let (min, max) = capacity(layers, choice, template, on, dimension, settings, problems);
     let target_value = layers.pick(|o| &o.target_value);
     if let Some(tv) = target_value.filter(|_| template.policies.len() > 1) {
         problems.push(one_target_for_many(tv, template));
     }
+    // A placeholder this unit has no value for (`${InferenceComponentName}` on a variant).
+    for name in crate::policy::PLACEHOLDERS {
+        let used = template.policies.iter().any(|p| {
+            serde_json::to_string(&p.config)
+                .unwrap_or_default()
+                .contains(&format!("${{{name}}}"))
+        });
+        if used && !names.iter().any(|(n, _)| *n == name) {
+            problems.push(choice.problem(format!(
+                "template `{}` uses ${{{name}}}, which {on} has no value for",
+                template.name
+            )));
+        }
+    }
     if problems.len() > before {
         return None;
     }
-    Some(VariantDesire::Scale(ScalingSpec {
-        variant: variant.name.clone(),
-        resource_id: facts.resource_id(&variant.name),
+    Some(ScalingSpec {
+        variant: unit.name.clone(),
+        resource_id: unit.resource_id.clone(),
         dimension,
         template: template.name.clone(),
         min_capacity: min,
         max_capacity: max,
-        policies: policies(template, &layers, &facts.name, &variant.name),
-    }))
+        policies: policies(template, layers, names),
+        wake: None,
+    })
 }
 
 /// What a variant scales, or why it is skipped.
@@ -363,7 +459,7 @@ fn capacity(
     layers: &Layers<'_>,
     choice: &Tagged<Choice>,
     template: &Template,
-    variant: &VariantFacts,
+    on: &str,
     dimension: Dimension,
     settings: &Settings,
     problems: &mut Vec<Problem>,
@@ -376,7 +472,7 @@ fn capacity(
         .pick(|o| &o.max_capacity)
         .map(Source::Tag)
         .unwrap_or(Source::Template(choice, template.max_capacity));
-    let on = format!("on variant `{}`", variant.name);
+    let on = format!("on {on}");
     if min.value() > max.value() {
         problems.push(match (&min, &max) {
             (Source::Template(..), Source::Tag(_)) => max.problem(format!(
@@ -422,12 +518,7 @@ fn one_target_for_many(tv: &Tagged<f64>, template: &Template) -> Problem {
 
 /// The template's policies for one variant: placeholders filled, tag overrides applied,
 /// defaults explicit.
-fn policies(
-    template: &Template,
-    layers: &Layers<'_>,
-    endpoint: &str,
-    variant: &str,
-) -> Vec<PolicySpec> {
+fn policies(template: &Template, layers: &Layers<'_>, names: &[(&str, &str)]) -> Vec<PolicySpec> {
     let target_value = layers.pick(|o| &o.target_value);
     let in_cd = layers.pick(|o| &o.scale_in_cooldown);
     let out_cd = layers.pick(|o| &o.scale_out_cooldown);
@@ -436,7 +527,7 @@ fn policies(
         .policies
         .iter()
         .map(|p| {
-            let mut config = policy::fill_placeholders(&p.config, endpoint, variant);
+            let mut config = policy::fill_placeholders(&p.config, names);
             if let Some(t) = target_value {
                 config.target_value = t.value;
             }
@@ -470,7 +561,7 @@ pub fn is_burstable(instance_type: &str) -> bool {
     })
 }
 
-fn unknown_template(choice: &Tagged<Choice>, name: &str, catalog: &Catalog) -> Problem {
+pub(crate) fn unknown_template(choice: &Tagged<Choice>, name: &str, catalog: &Catalog) -> Problem {
     let known: Vec<_> = catalog.names().collect();
     choice.problem(format!(
         "no template named `{name}` (known: {})",
@@ -481,7 +572,7 @@ fn unknown_template(choice: &Tagged<Choice>, name: &str, catalog: &Catalog) -> P
 fn check_fit(
     template: &Template,
     choice: &Tagged<Choice>,
-    variant: &str,
+    on: &str,
     dimension: Dimension,
     problems: &mut Vec<Problem>,
 ) {
@@ -489,9 +580,10 @@ fn check_fit(
         let what = |d: Dimension| match d {
             Dimension::InstanceCount => "instance count",
             Dimension::ProvisionedConcurrency => "serverless provisioned concurrency",
+            Dimension::CopyCount => "inference component copies",
         };
         problems.push(choice.problem(format!(
-            "template `{}` tracks a metric for {}, but variant `{variant}` scales {} ({dimension})",
+            "template `{}` tracks a metric for {}, but {on} scales {} ({dimension})",
             template.name,
             what(fit),
             what(dimension)
@@ -972,5 +1064,32 @@ mod tests {
         let f = facts(&[("A", instances()), ("B", instances())]);
         let t = [("autoscaling:template", "responsive")];
         assert_eq!(run(&f, &t), run(&f, &t));
+    }
+
+    #[test]
+    fn a_placeholder_the_unit_has_no_value_for_is_a_problem() {
+        let catalog = Catalog::parse(
+            r#"{"per-ic": {"MinCapacity": 1, "MaxCapacity": 2,
+                "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 5.0,
+                  "CustomizedMetricSpecification": {"MetricName": "X", "Namespace": "N",
+                    "Dimensions": [{"Name": "InferenceComponentName", "Value": "${InferenceComponentName}"}],
+                    "Statistic": "Average"}}}}"#,
+            "test",
+        )
+        .unwrap();
+        let f = facts(&[("A", instances())]);
+        let e = desire(
+            &f,
+            &tags(&[("autoscaling:template", "per-ic")]),
+            &catalog,
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.problems[0]
+                .to_string()
+                .contains("uses ${InferenceComponentName}, which variant `A` has no value for"),
+            "{e}"
+        );
     }
 }

@@ -6,8 +6,9 @@
 use serde::Serialize;
 
 use crate::catalog::OWNED_POLICY_PREFIX;
-use crate::desire::{self, Desired, EndpointFacts, VariantDesire};
+use crate::desire::{self, Desired, Unit, VariantDesire};
 use crate::policy::{self, Dimension, TargetTracking};
+use crate::wake::{self, Alarm, StepScaling};
 
 /// A scalable target's identity within the sagemaker namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -42,6 +43,10 @@ pub struct CurrentPolicy {
     pub name: String,
     /// `None` when the policy is not target tracking (step scaling, predictive).
     pub target_tracking: Option<TargetTracking>,
+    /// The configuration of a step-scaling policy.
+    pub step: Option<StepScaling>,
+    /// The `PolicyARN`: what a CloudWatch alarm names to fire the policy.
+    pub arn: Option<String>,
 }
 
 /// What AAS holds for an endpoint's variants.
@@ -52,6 +57,9 @@ pub struct Current {
     /// Scheduled action names per target. While a target has any, they own its capacity
     /// bounds (docs/aws-behaviour.md §8).
     pub scheduled_actions: Vec<(TargetKey, String)>,
+    /// scaletag's wake-from-zero alarms (named [`wake::ALARM_PREFIX`]) of the inference
+    /// components read, as CloudWatch describes them.
+    pub alarms: Vec<Alarm>,
 }
 
 /// One write, in the order it must happen within its variant.
@@ -92,6 +100,31 @@ pub enum Action {
         #[serde(flatten)]
         key: TargetKey,
     },
+    /// The wake-from-zero step policy of an inference component (docs/aws-behaviour.md §9).
+    PutStepScalingPolicy {
+        #[serde(flatten)]
+        key: TargetKey,
+        #[serde(rename = "PolicyName")]
+        policy_name: String,
+        #[serde(rename = "StepScalingPolicyConfiguration")]
+        config: Box<StepScaling>,
+    },
+    /// The CloudWatch alarm that fires the step policy. When `policy_from_put`, its action is
+    /// the ARN the `PutStepScalingPolicy` before it in the same change returns.
+    PutMetricAlarm {
+        #[serde(skip)]
+        key: TargetKey,
+        #[serde(skip)]
+        alarm: Box<Alarm>,
+        #[serde(skip)]
+        policy_from_put: bool,
+    },
+    DeleteAlarm {
+        #[serde(skip)]
+        key: TargetKey,
+        #[serde(rename = "AlarmName")]
+        alarm_name: String,
+    },
 }
 
 impl Action {
@@ -101,6 +134,17 @@ impl Action {
             Action::DeleteScalingPolicy { .. } => "DeleteScalingPolicy",
             Action::PutScalingPolicy { .. } => "PutScalingPolicy",
             Action::DeregisterScalableTarget { .. } => "DeregisterScalableTarget",
+            Action::PutStepScalingPolicy { .. } => "PutScalingPolicy",
+            Action::PutMetricAlarm { .. } => "PutMetricAlarm",
+            Action::DeleteAlarm { .. } => "DeleteAlarms",
+        }
+    }
+
+    /// The AWS service (as the `aws` command names it) the request goes to.
+    pub fn service(&self) -> &'static str {
+        match self {
+            Action::PutMetricAlarm { .. } | Action::DeleteAlarm { .. } => "cloudwatch",
+            _ => "application-autoscaling",
         }
     }
 
@@ -111,20 +155,40 @@ impl Action {
             Action::DeleteScalingPolicy { .. } => "delete-scaling-policy",
             Action::PutScalingPolicy { .. } => "put-scaling-policy",
             Action::DeregisterScalableTarget { .. } => "deregister-scalable-target",
+            Action::PutStepScalingPolicy { .. } => "put-scaling-policy",
+            Action::PutMetricAlarm { .. } => "put-metric-alarm",
+            Action::DeleteAlarm { .. } => "delete-alarms",
         }
     }
 
     /// The request exactly as the Application Auto Scaling API takes it (and as
     /// `aws application-autoscaling <cli_name> --cli-input-json` does).
     pub fn request(&self) -> serde_json::Value {
+        match self {
+            Action::PutMetricAlarm {
+                alarm,
+                policy_from_put,
+                ..
+            } => return alarm_request(alarm, *policy_from_put),
+            Action::DeleteAlarm { alarm_name, .. } => {
+                return serde_json::json!({ "AlarmNames": [alarm_name] });
+            }
+            _ => {}
+        }
         // The derived form names every field as the API does; a request adds what is the
-        // same for every write scaletag makes.
+        // same for every write scaletag makes to Application Auto Scaling.
         let mut request = serde_json::to_value(self).unwrap_or_default();
         if let Some(r) = request.as_object_mut() {
             r.remove("Action");
             r.insert("ServiceNamespace".into(), "sagemaker".into());
-            if let Action::PutScalingPolicy { .. } = self {
-                r.insert("PolicyType".into(), "TargetTrackingScaling".into());
+            match self {
+                Action::PutScalingPolicy { .. } => {
+                    r.insert("PolicyType".into(), "TargetTrackingScaling".into());
+                }
+                Action::PutStepScalingPolicy { .. } => {
+                    r.insert("PolicyType".into(), "StepScaling".into());
+                }
+                _ => {}
             }
         }
         request
@@ -134,7 +198,9 @@ impl Action {
     pub fn is_removal(&self) -> bool {
         matches!(
             self,
-            Action::DeleteScalingPolicy { .. } | Action::DeregisterScalableTarget { .. }
+            Action::DeleteScalingPolicy { .. }
+                | Action::DeregisterScalableTarget { .. }
+                | Action::DeleteAlarm { .. }
         )
     }
 
@@ -143,9 +209,32 @@ impl Action {
             Action::RegisterScalableTarget { key, .. }
             | Action::DeleteScalingPolicy { key, .. }
             | Action::PutScalingPolicy { key, .. }
-            | Action::DeregisterScalableTarget { key } => key,
+            | Action::DeregisterScalableTarget { key }
+            | Action::PutStepScalingPolicy { key, .. }
+            | Action::PutMetricAlarm { key, .. }
+            | Action::DeleteAlarm { key, .. } => key,
         }
     }
+}
+
+/// `PutMetricAlarm` as the CloudWatch API takes it.
+fn alarm_request(alarm: &Alarm, policy_from_put: bool) -> serde_json::Value {
+    let mut request = serde_json::to_value(alarm).unwrap_or_default();
+    if let Some(r) = request.as_object_mut() {
+        r.remove("Component");
+        r.insert(
+            "Dimensions".into(),
+            serde_json::json!([{ "Name": "InferenceComponentName", "Value": alarm.component }]),
+        );
+        r.insert("ActionsEnabled".into(), true.into());
+        if policy_from_put {
+            r.insert(
+                "AlarmActions".into(),
+                serde_json::json!(["<the PolicyARN that PutScalingPolicy returns>"]),
+            );
+        }
+    }
+    request
 }
 
 /// What happens to one variant.
@@ -185,8 +274,15 @@ pub fn is_owned(policy_name: &str) -> bool {
     policy_name.starts_with(OWNED_POLICY_PREFIX)
 }
 
-/// The writes per variant that make AAS match `desired`.
-pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<VariantChanges> {
+/// The writes per unit (variant, or inference component) that make AAS match `desired`.
+pub fn diff(units: &[Unit], desired: &Desired, current: &Current) -> Vec<VariantChanges> {
+    let resource_id = |name: &str| {
+        units
+            .iter()
+            .find(|u| u.name == name)
+            .map(|u| u.resource_id.clone())
+            .unwrap_or_default()
+    };
     match desired {
         Desired::NotOptedIn { .. } => Vec::new(),
         Desired::Manage(variants) => variants
@@ -194,17 +290,16 @@ pub fn diff(facts: &EndpointFacts, desired: &Desired, current: &Current) -> Vec<
             .flat_map(|v| match v {
                 VariantDesire::Scale(spec) => vec![manage(spec, current)],
                 VariantDesire::Skip { variant, reason } => {
-                    vec![skip(&facts.resource_id(variant), variant, reason, current)]
+                    vec![skip(&resource_id(variant), variant, reason, current)]
                 }
                 VariantDesire::Detach { variant } => {
-                    detach(&facts.resource_id(variant), variant, current)
+                    detach(&resource_id(variant), variant, current)
                 }
             })
             .collect(),
-        Desired::Detach => facts
-            .variants
+        Desired::Detach => units
             .iter()
-            .flat_map(|v| detach(&facts.resource_id(&v.name), &v.name, current))
+            .flat_map(|u| detach(&u.resource_id, &u.name, current))
             .collect(),
     }
 }
@@ -251,10 +346,63 @@ fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
     if let Some(register) = bounds(spec, &key, current, &mut changes) {
         changes.actions.push(register);
     }
+    let (alarm_removal, alarm_write) = wake_actions(spec, &key, current);
+    changes.actions.extend(alarm_removal);
     changes
         .actions
         .extend(policy_actions(spec, &key, current, &mut changes.warnings));
+    changes.actions.extend(alarm_write);
     changes
+}
+
+/// Scale to zero on an inference component (docs/aws-behaviour.md §9): the step policy and
+/// the alarm that fires it, kept in step with the spec; both removed when it has none. The
+/// alarm goes before the policy it fires, and comes after it.
+fn wake_actions(
+    spec: &desire::ScalingSpec,
+    key: &TargetKey,
+    current: &Current,
+) -> (Option<Action>, Vec<Action>) {
+    let have_alarm = spec
+        .wake
+        .as_deref()
+        .or(key.resource_id.strip_prefix("inference-component/"))
+        .and_then(|c| {
+            current
+                .alarms
+                .iter()
+                .find(|a| a.alarm_name == wake::alarm_name(c))
+        });
+    let Some(component) = &spec.wake else {
+        let removal = have_alarm.map(|a| Action::DeleteAlarm {
+            key: key.clone(),
+            alarm_name: a.alarm_name.clone(),
+        });
+        return (removal, Vec::new());
+    };
+    let mut writes = Vec::new();
+    let step = policies_on(current, key).find(|p| p.name == wake::WAKE_POLICY);
+    let wanted = wake::step_policy();
+    let policy_arn = match step {
+        Some(p) if p.step.as_ref() == Some(&wanted) => p.arn.clone(),
+        _ => {
+            writes.push(Action::PutStepScalingPolicy {
+                key: key.clone(),
+                policy_name: wake::WAKE_POLICY.to_string(),
+                config: Box::new(wanted),
+            });
+            None
+        }
+    };
+    let alarm = wake::alarm(component, policy_arn.as_deref().unwrap_or_default());
+    if policy_arn.is_none() || have_alarm != Some(&alarm) {
+        writes.push(Action::PutMetricAlarm {
+            key: key.clone(),
+            alarm: Box::new(alarm),
+            policy_from_put: policy_arn.is_none(),
+        });
+    }
+    (None, writes)
 }
 
 /// A variant scaletag skips: nothing to write, a word if its policies remain.
@@ -346,8 +494,12 @@ fn policy_actions(
     for p in policies_on(current, key) {
         if !is_owned(&p.name) {
             warnings.push(foreign_warning(p));
-        } else if !spec.policies.iter().any(|d| d.name == p.name) {
-            stale.push(p);
+        } else {
+            let wanted = spec.policies.iter().any(|d| d.name == p.name)
+                || (spec.wake.is_some() && p.name == wake::WAKE_POLICY);
+            if !wanted {
+                stale.push(p);
+            }
         }
     }
     let changed = spec.policies.iter().filter(|want| {
@@ -390,9 +542,26 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantCha
         .iter()
         .filter(|t| t.key.resource_id == resource_id)
         .collect();
+    let component = resource_id.strip_prefix("inference-component/");
+    let alarm_removals = |key: &TargetKey| -> Vec<Action> {
+        current
+            .alarms
+            .iter()
+            .filter(|a| component.is_some_and(|c| a.alarm_name == wake::alarm_name(c)))
+            .map(|a| Action::DeleteAlarm {
+                key: key.clone(),
+                alarm_name: a.alarm_name.clone(),
+            })
+            .collect()
+    };
     if targets.is_empty() {
         let mut changes = VariantChanges::new(variant);
         changes.skipped = Some("no scalable target registered".into());
+        // An alarm whose target is gone still goes: nothing scaletag made outlives its use.
+        changes.actions = alarm_removals(&TargetKey {
+            resource_id: resource_id.to_string(),
+            dimension: Dimension::CopyCount,
+        });
         return vec![changes];
     }
     targets
@@ -400,6 +569,7 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantCha
         .map(|t| {
             let mut changes = VariantChanges::new(variant);
             changes.key = Some(t.key.clone());
+            changes.actions = alarm_removals(&t.key);
             let mut held = Vec::new();
             for p in policies_on(current, &t.key) {
                 if is_owned(&p.name) {
@@ -448,7 +618,7 @@ fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantCha
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::desire::{Settings, VariantFacts, VariantKind, desire};
+    use crate::desire::{EndpointFacts, Settings, VariantFacts, VariantKind, desire};
 
     fn facts(variants: &[&str]) -> EndpointFacts {
         EndpointFacts {
@@ -545,7 +715,40 @@ mod tests {
                         key: key.clone(),
                         name: policy_name.clone(),
                         target_tracking: Some(echo(config, style)),
+                        step: None,
+                        arn: None,
                     });
+                }
+                Action::PutStepScalingPolicy {
+                    key,
+                    policy_name,
+                    config,
+                } => {
+                    current
+                        .policies
+                        .retain(|p| !(&p.key == key && &p.name == policy_name));
+                    current.policies.push(CurrentPolicy {
+                        key: key.clone(),
+                        name: policy_name.clone(),
+                        target_tracking: None,
+                        step: Some(config.as_ref().clone()),
+                        arn: Some(format!("arn:step:{}", key.resource_id)),
+                    });
+                }
+                Action::PutMetricAlarm {
+                    alarm,
+                    policy_from_put,
+                    key,
+                } => {
+                    let mut alarm = alarm.as_ref().clone();
+                    if *policy_from_put {
+                        alarm.alarm_actions = vec![format!("arn:step:{}", key.resource_id)];
+                    }
+                    current.alarms.retain(|a| a.alarm_name != alarm.alarm_name);
+                    current.alarms.push(alarm);
+                }
+                Action::DeleteAlarm { alarm_name, .. } => {
+                    current.alarms.retain(|a| &a.alarm_name != alarm_name);
                 }
                 Action::DeleteScalingPolicy {
                     key, policy_name, ..
@@ -575,13 +778,13 @@ mod tests {
     fn first_attach_registers_then_puts_and_second_run_writes_nothing() {
         let f = facts(&["A", "B"]);
         let d = desired(&f, "default");
-        let plans = diff(&f, &d, &Current::default());
+        let plans = diff(&f.units(), &d, &Current::default());
         assert_eq!(
             names(&plans),
             [["RegisterScalableTarget", "PutScalingPolicy"]; 2]
         );
         let after = applied(Current::default(), &plans);
-        let again = diff(&f, &d, &after);
+        let again = diff(&f.units(), &d, &after);
         assert!(again.iter().all(|p| p.actions.is_empty()), "{again:?}");
     }
 
@@ -589,22 +792,34 @@ mod tests {
     fn changed_capacity_only_re_registers() {
         let f = facts(&["A"]);
         let d = desired(&f, "default");
-        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        let mut current = applied(
+            Current::default(),
+            &diff(&f.units(), &d, &Current::default()),
+        );
         current.targets[0].max_capacity = 10;
-        assert_eq!(names(&diff(&f, &d, &current)), [["RegisterScalableTarget"]]);
+        assert_eq!(
+            names(&diff(&f.units(), &d, &current)),
+            [["RegisterScalableTarget"]]
+        );
     }
 
     #[test]
     fn hand_edited_policy_is_repaired() {
         let f = facts(&["A"]);
         let d = desired(&f, "default");
-        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        let mut current = applied(
+            Current::default(),
+            &diff(&f.units(), &d, &Current::default()),
+        );
         current.policies[0]
             .target_tracking
             .as_mut()
             .unwrap()
             .target_value = 5.0;
-        assert_eq!(names(&diff(&f, &d, &current)), [["PutScalingPolicy"]]);
+        assert_eq!(
+            names(&diff(&f.units(), &d, &current)),
+            [["PutScalingPolicy"]]
+        );
     }
 
     #[test]
@@ -612,10 +827,10 @@ mod tests {
         let f = facts(&["A"]);
         let current = applied(
             Current::default(),
-            &diff(&f, &desired(&f, "default"), &Current::default()),
+            &diff(&f.units(), &desired(&f, "default"), &Current::default()),
         );
         // default (invocations) → concurrency (another metric): make before break.
-        let plans = diff(&f, &desired(&f, "concurrency"), &current);
+        let plans = diff(&f.units(), &desired(&f, "concurrency"), &current);
         assert_eq!(
             names(&plans),
             [[
@@ -647,11 +862,11 @@ mod tests {
         .unwrap();
         let current = applied(
             Current::default(),
-            &diff(&f, &desired(&f, "default"), &Current::default()),
+            &diff(&f.units(), &desired(&f, "default"), &Current::default()),
         );
         let tags = vec![("autoscaling:template".to_string(), "steady".to_string())];
         let d = desire(&f, &tags, &catalog, &Settings::default()).unwrap();
-        let plans = diff(&f, &d, &current);
+        let plans = diff(&f.units(), &d, &current);
         assert_eq!(names(&plans), [["DeleteScalingPolicy", "PutScalingPolicy"]]);
         match &plans[0].actions[0] {
             Action::DeleteScalingPolicy { restore, .. } => {
@@ -669,13 +884,18 @@ mod tests {
     fn foreign_policies_are_reported_never_touched() {
         let f = facts(&["A"]);
         let d = desired(&f, "default");
-        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        let mut current = applied(
+            Current::default(),
+            &diff(&f.units(), &d, &Current::default()),
+        );
         current.policies.push(CurrentPolicy {
             key: key("A"),
             name: "my-step-policy".into(),
             target_tracking: None,
+            step: None,
+            arn: None,
         });
-        let plans = diff(&f, &d, &current);
+        let plans = diff(&f.units(), &d, &current);
         assert!(plans[0].actions.is_empty());
         assert_eq!(
             plans[0].warnings,
@@ -690,15 +910,17 @@ mod tests {
         let f = facts(&["A", "B", "C"]);
         let mut current = applied(
             Current::default(),
-            &diff(&f, &desired(&f, "default"), &Current::default()),
+            &diff(&f.units(), &desired(&f, "default"), &Current::default()),
         );
         current.policies.push(CurrentPolicy {
             key: key("B"),
             name: "hand-made".into(),
             target_tracking: None,
+            step: None,
+            arn: None,
         });
         current.scheduled_actions.push((key("C"), "nightly".into()));
-        let plans = diff(&f, &Desired::Detach, &current);
+        let plans = diff(&f.units(), &Desired::Detach, &current);
         assert_eq!(
             names(&plans),
             [
@@ -721,7 +943,7 @@ mod tests {
         );
         // Detaching twice writes nothing the second time.
         let after = applied(current, &plans);
-        let again = diff(&f, &Desired::Detach, &after);
+        let again = diff(&f.units(), &Desired::Detach, &after);
         assert!(again.iter().all(|p| p.actions.is_empty()), "{again:?}");
     }
 
@@ -729,7 +951,10 @@ mod tests {
     fn a_schedule_holds_the_bounds_and_policies_are_still_managed() {
         let f = facts(&["A"]);
         let d = desired(&f, "default");
-        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        let mut current = applied(
+            Current::default(),
+            &diff(&f.units(), &d, &Current::default()),
+        );
         // The schedule fired: bounds 5-20, and someone edited the policy.
         current
             .scheduled_actions
@@ -741,7 +966,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .target_value = 1.0;
-        let plans = diff(&f, &d, &current);
+        let plans = diff(&f.units(), &d, &current);
         assert_eq!(names(&plans), [["PutScalingPolicy"]]);
         assert_eq!(plans[0].bounds_held_by, ["business-hours"]);
         assert!(
@@ -753,7 +978,7 @@ mod tests {
         );
         // Steady state under a schedule: nothing to write.
         let after = applied(current, &plans);
-        let again = diff(&f, &d, &after);
+        let again = diff(&f.units(), &d, &after);
         assert!(again[0].actions.is_empty(), "{again:?}");
         assert_eq!(again[0].bounds_held_by, ["business-hours"]);
     }
@@ -762,16 +987,19 @@ mod tests {
     fn targets_scaletag_did_not_register_are_never_deregistered() {
         let f = facts(&["A"]);
         let d = desired(&f, "default");
-        let mut current = applied(Current::default(), &diff(&f, &d, &Current::default()));
+        let mut current = applied(
+            Current::default(),
+            &diff(&f.units(), &d, &Current::default()),
+        );
         assert_eq!(current.targets[0].owned, Some(true), "created with the tag");
         // A target registered by CloudFormation, ownership not read yet.
         current.targets[0].owned = None;
-        let plans = diff(&f, &Desired::Detach, &current);
+        let plans = diff(&f.units(), &Desired::Detach, &current);
         assert_eq!(names(&plans), [["DeleteScalingPolicy"]]);
         assert_eq!(plans[0].owner_unknown, Some(key("A")));
         // Read: not scaletag's.
         current.targets[0].owned = Some(false);
-        let plans = diff(&f, &Desired::Detach, &current);
+        let plans = diff(&f.units(), &Desired::Detach, &current);
         assert_eq!(names(&plans), [["DeleteScalingPolicy"]]);
         assert_eq!(plans[0].owner_unknown, None);
         assert!(
@@ -781,7 +1009,7 @@ mod tests {
         );
         // Changing the bounds of such a target is said.
         current.targets[0].max_capacity = 9;
-        let plans = diff(&f, &d, &current);
+        let plans = diff(&f.units(), &d, &current);
         assert_eq!(names(&plans), [["RegisterScalableTarget"]]);
         assert!(plans[0].warnings[0].contains("was not registered by scaletag"));
         assert!(plans[0].warnings[0].contains("from 1-9 to 1-4"));
@@ -805,9 +1033,9 @@ mod tests {
         let tags = vec![("autoscaling:template".to_string(), "math".to_string())];
         let d = desire(&f, &tags, &catalog, &Settings::default()).unwrap();
         for style in [Echo::Exact, Echo::Normalised] {
-            let first = diff(&f, &d, &Current::default());
+            let first = diff(&f.units(), &d, &Current::default());
             let after = applied_with(Current::default(), &first, style);
-            let again = diff(&f, &d, &after);
+            let again = diff(&f.units(), &d, &after);
             assert!(again[0].actions.is_empty(), "{again:?}");
         }
     }
@@ -817,7 +1045,7 @@ mod tests {
         let f = facts(&["A", "B"]);
         let current = applied(
             Current::default(),
-            &diff(&f, &desired(&f, "default"), &Current::default()),
+            &diff(&f.units(), &desired(&f, "default"), &Current::default()),
         );
         let tags = vec![
             ("autoscaling:template".to_string(), "off".to_string()),
@@ -827,7 +1055,7 @@ mod tests {
             ),
         ];
         let d = desire(&f, &tags, &Catalog::builtin(), &Settings::default()).unwrap();
-        let plans = diff(&f, &d, &current);
+        let plans = diff(&f.units(), &d, &current);
         assert_eq!(
             names(&plans),
             [
@@ -841,7 +1069,7 @@ mod tests {
     #[test]
     fn actions_serialize_in_aws_field_names() {
         let f = facts(&["A"]);
-        let plans = diff(&f, &desired(&f, "default"), &Current::default());
+        let plans = diff(&f.units(), &desired(&f, "default"), &Current::default());
         let json = serde_json::to_value(&plans[0].actions).unwrap();
         assert_eq!(json[0]["Action"], "RegisterScalableTarget");
         assert_eq!(json[0]["ResourceId"], "endpoint/ep/variant/A");
@@ -856,5 +1084,80 @@ mod tests {
             json[1]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"],
             70.0
         );
+    }
+
+    fn component(tags: &[(&str, &str)]) -> (Vec<Unit>, Desired) {
+        let facts = crate::component::ComponentFacts {
+            name: "llama".into(),
+            endpoint: "llm".into(),
+            variant: "AllTraffic".into(),
+            status: "InService".into(),
+            min_instances: Some(0),
+        };
+        let tags: Vec<_> = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let d = crate::component::desire(&facts, &tags, &Catalog::builtin(), &Settings::default())
+            .unwrap();
+        (vec![facts.unit()], d)
+    }
+
+    #[test]
+    fn scale_to_zero_is_steady_then_removed_above_zero_and_on_detach() {
+        let zero = [
+            ("autoscaling:template", "ic-invocations"),
+            ("autoscaling:min-capacity", "0"),
+        ];
+        let (units, d) = component(&zero);
+        let current = applied(Current::default(), &diff(&units, &d, &Current::default()));
+        assert_eq!(current.alarms.len(), 1);
+        assert_eq!(
+            current.alarms[0].alarm_actions,
+            ["arn:step:inference-component/llama"]
+        );
+        // Steady state: the alarm names the step policy AAS holds; nothing to write.
+        assert!(
+            diff(&units, &d, &current)
+                .iter()
+                .all(|c| c.actions.is_empty())
+        );
+        // An alarm edited by hand is put back.
+        let mut edited = current.clone();
+        edited.alarms[0].threshold = 5.0;
+        assert_eq!(names(&diff(&units, &d, &edited)), [["PutMetricAlarm"]]);
+        // Back above zero: the new floor first (it brings a copy back), then the alarm, then
+        // the step policy it fires.
+        let (_, above) = component(&[
+            ("autoscaling:template", "ic-invocations"),
+            ("autoscaling:min-capacity", "1"),
+        ]);
+        let mut owned = current.clone();
+        owned.targets[0].owned = Some(true);
+        assert_eq!(
+            names(&diff(&units, &above, &owned)),
+            [[
+                "RegisterScalableTarget",
+                "DeleteAlarms",
+                "DeleteScalingPolicy"
+            ]]
+        );
+        // Detach (`off`): alarm, policies, then the target scaletag registered.
+        let (_, off) = component(&[("autoscaling:template", "off")]);
+        assert_eq!(
+            names(&diff(&units, &off, &owned)),
+            [[
+                "DeleteAlarms",
+                "DeleteScalingPolicy",
+                "DeleteScalingPolicy",
+                "DeregisterScalableTarget"
+            ]]
+        );
+        // An alarm whose target is already gone still goes.
+        let orphan = Current {
+            alarms: current.alarms.clone(),
+            ..Current::default()
+        };
+        assert_eq!(names(&diff(&units, &off, &orphan)), [["DeleteAlarms"]]);
     }
 }

@@ -1,4 +1,6 @@
-//! Lenient decoding of the EventBridge "SageMaker Endpoint State Change" event.
+//! Decoding what invokes the function: the EventBridge "SageMaker Endpoint State Change"
+//! event (leniently, by hand), scheduled sweeps, SageMaker API calls recorded by CloudTrail
+//! (inference components, tag edits), and re-checks from the SQS queue.
 //!
 //! Only what scaletag acts on is read: the endpoint name, its ARN when present, and the status.
 //! Everything else (the `time` field, which the documented sample gives as epoch milliseconds in
@@ -18,13 +20,48 @@ pub const IN_SERVICE: &str = "IN_SERVICE";
 pub const SCHEDULE_SOURCE: &str = "aws.events";
 pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 
+/// CloudTrail API-call events, as EventBridge delivers them (docs/aws-behaviour.md §9).
+pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
 /// What an invocation was asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
     EndpointStateChange(EndpointChange),
-    /// The scheduled sweep: reconcile every InService endpoint.
+    /// The scheduled sweep: reconcile every InService endpoint and inference component.
     Sweep,
+    /// A SageMaker API call that may change an inference component's scaling.
+    ComponentCall(ComponentCall),
+    /// A call scaletag does not act on (a failed call, another resource): why.
+    Ignored(String),
+    /// Inference components to look at again (SQS messages from the re-check queue).
+    Recheck(Vec<Recheck>),
 }
+
+/// An inference component named by an API call: by name (Create/Update), or only by ARN
+/// (AddTags/DeleteTags, whose ARN lowercases the name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentCall {
+    pub event_name: String,
+    pub name: Option<String>,
+    pub arn: Option<String>,
+}
+
+/// One re-check request: the SQS message id (to report a failure for it alone) and its body.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Recheck {
+    #[serde(skip)]
+    pub message_id: String,
+    pub inference_component: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// How many times it has been re-checked before; it stops at [`RECHECK_LIMIT`].
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+/// An IC can stay `Creating` for up to an hour (its container's health-check timeout): the
+/// first look and 13 re-checks, 5 minutes apart by default, cover 65 minutes; then the sweep.
+pub const RECHECK_LIMIT: u32 = 14;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointChange {
@@ -55,10 +92,125 @@ pub enum EventError {
         "`detail.EndpointName` `{0}` is not a SageMaker endpoint name (1-63 letters, digits and hyphens)"
     )]
     BadEndpointName(String),
+    #[error("not a CloudTrail API-call event as EventBridge delivers it: {0}")]
+    BadApiCall(String),
+    #[error("not an SQS batch of scaletag re-checks: {0}")]
+    BadRecheck(String),
+}
+
+/// The request and response members scaletag reads from a SageMaker API call (CloudTrail
+/// records them in camelCase).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallParameters {
+    inference_component_name: Option<String>,
+    resource_arn: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallResponse {
+    inference_component_arn: Option<String>,
+}
+
+/// A SageMaker API call through `aws_lambda_events`' own CloudTrail types (the envelope
+/// `CloudWatchEvent`, the record `AWSAPICall`): they take the documented shape as it is.
+fn api_call(payload: &Value) -> Result<Trigger, EventError> {
+    use aws_lambda_events::event::cloudwatch_events::{CloudWatchEvent, cloudtrail::AWSAPICall};
+    type Call = AWSAPICall<Option<CallParameters>, CallResponse>;
+    let event: CloudWatchEvent<Call> = serde_json::from_value(payload.clone())
+        .map_err(|e| EventError::BadApiCall(truncate(&e.to_string())))?;
+    let call = event
+        .detail
+        .ok_or_else(|| EventError::BadApiCall("no `detail`".into()))?;
+    // A failed call changed nothing (the rule filters them out; a hand-made event may not).
+    if let Some(code) = payload["detail"]["errorCode"].as_str() {
+        return Ok(Trigger::Ignored(format!(
+            "{} failed ({}); nothing changed",
+            truncate(&call.event_name),
+            truncate(code)
+        )));
+    }
+    let params = call.request_parameters.unwrap_or_default();
+    let response_arn = call
+        .response_elements
+        .and_then(|r| r.inference_component_arn);
+    match call.event_name.as_str() {
+        "CreateInferenceComponent" | "UpdateInferenceComponent" => {
+            let name = params
+                .inference_component_name
+                .filter(|n| is_endpoint_name(n))
+                .ok_or_else(|| {
+                    EventError::BadApiCall(
+                        "no usable `requestParameters.inferenceComponentName`".into(),
+                    )
+                })?;
+            Ok(Trigger::ComponentCall(ComponentCall {
+                event_name: call.event_name,
+                arn: response_arn.filter(|a| {
+                    component_arn_name(a).is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                }),
+                name: Some(name),
+            }))
+        }
+        "AddTags" | "DeleteTags" => {
+            match params.resource_arn.as_deref().and_then(component_arn_name) {
+                Some(_) => Ok(Trigger::ComponentCall(ComponentCall {
+                    event_name: call.event_name,
+                    name: None,
+                    arn: params.resource_arn,
+                })),
+                None => Ok(Trigger::Ignored(format!(
+                    "{} on a resource that is not an inference component",
+                    call.event_name
+                ))),
+            }
+        }
+        other => Ok(Trigger::Ignored(format!(
+            "the API call `{}` does not change scaling",
+            truncate(other)
+        ))),
+    }
+}
+
+/// The name part of an inference component's ARN, as the ARN spells it (lowercased).
+pub fn component_arn_name(arn: &str) -> Option<&str> {
+    if !arn.starts_with("arn:") || arn.split(':').nth(2) != Some("sagemaker") {
+        return None;
+    }
+    arn.rsplit_once(":inference-component/")
+        .map(|(_, n)| n)
+        .filter(|n| is_endpoint_name(n))
+}
+
+/// An SQS batch from the re-check queue, through `aws_lambda_events`' `SqsEvent`.
+fn recheck(records: &Value) -> Result<Trigger, EventError> {
+    use aws_lambda_events::event::sqs::SqsEvent;
+    let batch: SqsEvent = serde_json::from_value(serde_json::json!({ "Records": records }))
+        .map_err(|e| EventError::BadRecheck(truncate(&e.to_string())))?;
+    let mut rechecks = Vec::new();
+    for m in batch.records {
+        let id = m.message_id.unwrap_or_default();
+        let body = m.body.unwrap_or_default();
+        let mut r: Recheck = serde_json::from_str(&body)
+            .map_err(|e| EventError::BadRecheck(truncate(&format!("message `{id}`: {e}"))))?;
+        if !is_endpoint_name(&r.inference_component) {
+            return Err(EventError::BadRecheck(truncate(&format!(
+                "message `{id}`: `{}` is not an inference component name",
+                r.inference_component
+            ))));
+        }
+        r.message_id = id;
+        rechecks.push(r);
+    }
+    Ok(Trigger::Recheck(rechecks))
 }
 
 /// Decodes an invocation payload.
 pub fn decode(payload: &Value) -> Result<Trigger, EventError> {
+    if let Some(records) = payload.get("Records") {
+        return recheck(records);
+    }
     let obj = payload.as_object().ok_or(EventError::NotAnEvent)?;
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let (Some(source_name), Some(detail_type)) =
@@ -68,6 +220,9 @@ pub fn decode(payload: &Value) -> Result<Trigger, EventError> {
     };
     if source_name == SCHEDULE_SOURCE && detail_type == SCHEDULE_DETAIL_TYPE {
         return Ok(Trigger::Sweep);
+    }
+    if source_name == SOURCE && detail_type == API_CALL_DETAIL_TYPE {
+        return api_call(payload);
     }
     if source_name != SOURCE || detail_type != DETAIL_TYPE {
         return Err(EventError::Unsupported {
@@ -225,5 +380,78 @@ mod tests {
         for bad in ["", "-a", "a-", "a_b", "é", &"a".repeat(64)] {
             assert!(!is_endpoint_name(bad), "{bad:?}");
         }
+    }
+
+    fn cloudtrail(file: &str) -> Value {
+        let text = match file {
+            "created" => include_str!("../events/ic-created.cloudtrail.json"),
+            "updated" => include_str!("../events/ic-updated.cloudtrail.json"),
+            _ => include_str!("../events/tags-added.cloudtrail.json"),
+        };
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn cloudtrail_calls_name_the_inference_component() {
+        for file in ["created", "updated"] {
+            let Ok(Trigger::ComponentCall(c)) = decode(&cloudtrail(file)) else {
+                panic!("{file}: {:?}", decode(&cloudtrail(file)))
+            };
+            assert_eq!(c.name.as_deref(), Some("llama-ic"), "{file}");
+        }
+        let Ok(Trigger::ComponentCall(c)) = decode(&cloudtrail("tags")) else {
+            panic!("{:?}", decode(&cloudtrail("tags")))
+        };
+        assert_eq!(c.name, None);
+        assert!(c.arn.unwrap().ends_with(":inference-component/llama-ic"));
+    }
+
+    #[test]
+    fn an_iam_user_call_without_session_context_decodes() {
+        let mut v = cloudtrail("created");
+        v["detail"]["userIdentity"] = json!({"type": "IAMUser", "principalId": "AIDAEXAMPLE",
+            "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012", "userName": "alice"});
+        assert!(matches!(decode(&v), Ok(Trigger::ComponentCall(_))));
+    }
+
+    #[test]
+    fn failed_calls_and_other_resources_are_ignored_with_a_reason() {
+        let mut v = cloudtrail("created");
+        v["detail"]["errorCode"] = json!("ValidationException");
+        let Ok(Trigger::Ignored(why)) = decode(&v) else {
+            panic!()
+        };
+        assert!(why.contains("failed (ValidationException)"), "{why}");
+        let mut v = cloudtrail("tags");
+        v["detail"]["requestParameters"]["resourceArn"] =
+            json!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/other");
+        assert!(matches!(decode(&v), Ok(Trigger::Ignored(_))));
+        let mut v = cloudtrail("created");
+        v["detail"]["requestParameters"]["inferenceComponentName"] = json!("bad/name");
+        assert!(matches!(decode(&v), Err(EventError::BadApiCall(_))));
+        let mut v = cloudtrail("created");
+        v["detail"].as_object_mut().unwrap().remove("eventName");
+        let e = decode(&v).unwrap_err().to_string();
+        assert!(e.contains("eventName"), "{e}");
+    }
+
+    #[test]
+    fn sqs_rechecks_decode_and_bad_bodies_are_named() {
+        let batch = json!({"Records": [{"messageId": "m1", "receiptHandle": "r", "eventSource": "aws:sqs",
+            "body": "{\"inference_component\":\"llama-ic\",\"attempt\":2}", "attributes": {}, "messageAttributes": {}}]});
+        let Ok(Trigger::Recheck(r)) = decode(&batch) else {
+            panic!("{:?}", decode(&batch))
+        };
+        assert_eq!(
+            (
+                r[0].message_id.as_str(),
+                r[0].inference_component.as_str(),
+                r[0].attempt
+            ),
+            ("m1", "llama-ic", 2)
+        );
+        let bad = json!({"Records": [{"messageId": "m2", "body": "not json"}]});
+        let e = decode(&bad).unwrap_err().to_string();
+        assert!(e.contains("message `m2`"), "{e}");
     }
 }

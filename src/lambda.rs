@@ -1,25 +1,67 @@
-//! What one Lambda invocation does with its payload: an endpoint's state change, or the
-//! scheduled sweep. The function's entry point (`src/bin/scaletag-lambda.rs`) wires the runtime
+//! What one Lambda invocation does with its payload: an endpoint's state change (the endpoint
+//! and the inference components on it), an API call on an inference component, a re-check
+//! from the queue, or the scheduled sweep. The function's entry point (`src/bin/scaletag-lambda.rs`) wires the runtime
 //! around [`handle`].
 
 use serde::Serialize;
 use serde_json::Value;
 
+use futures_util::future::{join, join_all};
+
 use crate::decision::Intent;
-use crate::event::{self, EndpointChange, Trigger};
-use crate::metrics::{self, Calls, Namespace};
+use crate::event::{self, ComponentCall, EndpointChange, Recheck, Trigger};
+use crate::metrics::{self, Calls, Namespace, Subject};
 use crate::outcome::{Outcome, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
+use crate::reconcile_component::reconcile_component;
 use crate::retry::Deadline;
 use crate::sweep;
 
-/// What an invocation returns: one endpoint's outcome, or a sweep's report.
+/// What an invocation returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Response {
-    Endpoint(Outcome),
+    /// An endpoint's outcome, with those of the inference components on it.
+    Endpoint(EndpointResponse),
+    /// One inference component's outcome.
+    Component(Outcome),
     Sweep(Report),
+    /// An event that asks for nothing (a failed API call, another resource): why.
+    Ignored {
+        outcome: &'static str,
+        reason: String,
+    },
+    /// The re-check batch, answered as Lambda's SQS integration reads it
+    /// (`ReportBatchItemFailures`): only the failed messages come back.
+    Recheck(RecheckResponse),
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointResponse {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inference_components: Vec<Outcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecheckResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub failures: Vec<BatchItemFailure>,
+    /// The outcomes, for the log and the metrics; Lambda reads only the failures.
+    #[serde(skip)]
+    pub outcomes: Vec<Outcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+/// How long an inference component that is still settling waits for its next look, unless
+/// `RECHECK_DELAY_SECONDS` says otherwise (0 to 900, SQS's range).
+pub const RECHECK_DELAY_SECONDS: i32 = 300;
 
 /// Handles one invocation payload.
 pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Response, Failure> {
@@ -42,30 +84,170 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
                 .await
                 .map(Response::Endpoint)
         }
+        Trigger::ComponentCall(call) => {
+            let dl = dl.within(sweep::ENDPOINT_BUDGET);
+            component_call(app, &call, &dl).await
+        }
+        Trigger::Ignored(reason) => Ok(Response::Ignored {
+            outcome: "skipped",
+            reason,
+        }),
+        Trigger::Recheck(batch) => Ok(Response::Recheck(recheck(app, batch, dl).await)),
     }
+}
+
+/// An API call on an IC: the IC, named by the call or found by its ARN.
+async fn component_call(
+    app: &App,
+    call: &ComponentCall,
+    dl: &Deadline,
+) -> Result<Response, Failure> {
+    let name = match (&call.name, &call.arn) {
+        (Some(name), _) => name.clone(),
+        // The ARN lowercases the name: find the IC it names.
+        (None, Some(arn)) => {
+            let listed = app.aws.list_components(None, dl).await?;
+            match listed.into_iter().find(|c| c.arn.eq_ignore_ascii_case(arn)) {
+                Some(c) => c.name,
+                None => {
+                    return Ok(Response::Ignored {
+                        outcome: "skipped",
+                        reason: format!(
+                            "{}: no inference component has the ARN {arn}",
+                            call.event_name
+                        ),
+                    });
+                }
+            }
+        }
+        (None, None) => {
+            return Ok(Response::Ignored {
+                outcome: "skipped",
+                reason: format!("{} names no inference component", call.event_name),
+            });
+        }
+    };
+    let recheck = Recheck {
+        message_id: String::new(),
+        inference_component: name,
+        arn: call.arn.clone(),
+        attempt: 0,
+    };
+    component(app, &recheck, dl).await.map(Response::Component)
+}
+
+/// One IC, from its own tags; one still settling is queued for another look when the queue
+/// is configured, and left to the sweep (said in the outcome) when not.
+async fn component(app: &App, ic: &Recheck, dl: &Deadline) -> Result<Outcome, Failure> {
+    let target = Target {
+        name: &ic.inference_component,
+        arn_hint: ic.arn.as_deref(),
+    };
+    let done = reconcile_component(app, target, Intent::FromTags, false, dl).await?;
+    let mut outcome = done.reconciled.outcome;
+    if !done.settling {
+        return Ok(outcome);
+    }
+    let note = match &app.recheck_queue {
+        Some(_) if ic.attempt + 1 >= event::RECHECK_LIMIT => format!(
+            "still settling after {} looks; the sweep takes it from here",
+            ic.attempt + 1
+        ),
+        Some(queue) => {
+            let next = Recheck {
+                attempt: ic.attempt + 1,
+                ..ic.clone()
+            };
+            app.aws
+                .send_recheck(queue, &next, app.recheck_delay, dl)
+                .await?;
+            format!(
+                "looked at again in {} s (re-check {} of {})",
+                app.recheck_delay,
+                next.attempt,
+                event::RECHECK_LIMIT - 1
+            )
+        }
+        None => "no re-check queue is configured (RECHECK_QUEUE_URL): the next sweep reconciles it"
+            .into(),
+    };
+    if let Some(reason) = &mut outcome.reason {
+        reason.push_str(&format!(" ({note})"));
+    }
+    Ok(outcome)
+}
+
+/// A batch from the re-check queue: each IC on its own; a failed one alone comes back.
+async fn recheck(app: &App, batch: Vec<Recheck>, dl: &Deadline) -> RecheckResponse {
+    let dl = dl.within(sweep::ENDPOINT_BUDGET);
+    let results = join_all(batch.iter().map(|r| component(app, r, &dl))).await;
+    let mut response = RecheckResponse {
+        failures: Vec::new(),
+        outcomes: Vec::new(),
+    };
+    for (r, result) in batch.iter().zip(results) {
+        match result {
+            Ok(o) => response.outcomes.push(o),
+            Err(e) => {
+                tracing::error!(inference_component = r.inference_component.as_str(), error = %e, "re-check failed");
+                response.failures.push(BatchItemFailure {
+                    item_identifier: r.message_id.clone(),
+                });
+            }
+        }
+    }
+    response
+}
+
+/// Every IC on an endpoint, whether or not the endpoint itself is tagged.
+async fn components_on(app: &App, endpoint: &str, dl: &Deadline) -> Result<Vec<Outcome>, Failure> {
+    let listed = app.aws.list_components(Some(endpoint), dl).await?;
+    let results = join_all(listed.iter().map(|c| {
+        let ic = Recheck {
+            message_id: String::new(),
+            inference_component: c.name.clone(),
+            arn: Some(c.arn.clone()),
+            attempt: 0,
+        };
+        async move { component(app, &ic, dl).await }
+    }))
+    .await;
+    results.into_iter().collect()
 }
 
 async fn endpoint_change(
     app: &App,
     change: &EndpointChange,
     dl: &Deadline,
-) -> Result<Outcome, Failure> {
+) -> Result<EndpointResponse, Failure> {
     if change.status != event::IN_SERVICE {
-        return Ok(Outcome::skipped(
-            &change.endpoint_name,
-            format!(
-                "event status is {}; scaletag acts on {}",
-                change.status,
-                event::IN_SERVICE
+        return Ok(EndpointResponse {
+            outcome: Outcome::skipped(
+                &change.endpoint_name,
+                format!(
+                    "event status is {}; scaletag acts on {}",
+                    change.status,
+                    event::IN_SERVICE
+                ),
             ),
-        ));
+            inference_components: Vec::new(),
+        });
     }
     let target = Target {
         name: &change.endpoint_name,
         arn_hint: change.endpoint_arn.as_deref(),
     };
-    let done = reconcile::reconcile(app, target, Intent::FromTags, false, dl).await?;
-    Ok(done.outcome)
+    // The endpoint and its ICs at once: an endpoint event is also the ICs' (new instances,
+    // an update that replaced them), and listing them costs no round trip of its own.
+    let (endpoint, components) = join(
+        reconcile::reconcile(app, target, Intent::FromTags, false, dl),
+        components_on(app, &change.endpoint_name, dl),
+    )
+    .await;
+    Ok(EndpointResponse {
+        outcome: endpoint?.outcome,
+        inference_components: components?,
+    })
 }
 
 /// The metrics record (EMF) of one invocation that ended with `result`.
@@ -81,31 +263,90 @@ pub fn metrics_record(
         retries,
         throttles,
     };
-    let (endpoint, verdict, writes) = match result {
+    let verdict = |o: &Outcome| Verdict::of(o.kind, false);
+    let (subject, verdicts, writes) = match result {
         Ok(Response::Sweep(report)) => {
             return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);
         }
         Err(Failure::SweepIncomplete(report)) => {
             return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);
         }
-        Ok(Response::Endpoint(o)) => (
-            Some(o.endpoint.as_str()),
-            Verdict::of(o.kind, false),
+        // The endpoint and each of its inference components count as one outcome each.
+        Ok(Response::Endpoint(r)) => {
+            let all: Vec<&Outcome> = std::iter::once(&r.outcome)
+                .chain(&r.inference_components)
+                .collect();
+            (
+                Subject::endpoint(Some(r.outcome.endpoint.as_str())),
+                all.iter().map(|o| verdict(o)).collect(),
+                all.iter().map(|o| o.write_count()).sum(),
+            )
+        }
+        Ok(Response::Component(o)) => (
+            Subject {
+                trigger: "api-call",
+                endpoint: Some(o.endpoint.as_str()).filter(|e| !e.is_empty()),
+                component: o.inference_component.as_deref(),
+            },
+            vec![verdict(o)],
             o.write_count(),
         ),
-        Err(Failure::Rejected(r)) => (Some(r.endpoint.as_str()), Verdict::Rejected, 0),
-        Err(Failure::Event(_)) => (None, Verdict::Rejected, 0),
-        Err(Failure::Partial { endpoint, done, .. }) => {
-            (Some(endpoint.as_str()), Verdict::Failed, *done)
-        }
-        Err(Failure::NoEndpoint(e)) => (Some(e.as_str()), Verdict::Failed, 0),
-        Err(Failure::Aws(_)) => (None, Verdict::Failed, 0),
+        Ok(Response::Ignored { .. }) => (
+            Subject {
+                trigger: "api-call",
+                endpoint: None,
+                component: None,
+            },
+            vec![Verdict::Skipped],
+            0,
+        ),
+        Ok(Response::Recheck(r)) => (
+            Subject {
+                trigger: "recheck",
+                endpoint: None,
+                component: None,
+            },
+            r.outcomes
+                .iter()
+                .map(verdict)
+                .chain(r.failures.iter().map(|_| Verdict::Failed))
+                .collect(),
+            r.outcomes.iter().map(Outcome::write_count).sum(),
+        ),
+        Err(Failure::Rejected(r)) => (
+            Subject {
+                component: r.component.as_deref(),
+                ..Subject::endpoint(Some(r.endpoint.as_str()))
+            },
+            vec![Verdict::Rejected],
+            0,
+        ),
+        Err(Failure::Event(_)) => (Subject::endpoint(None), vec![Verdict::Rejected], 0),
+        Err(Failure::Partial {
+            endpoint,
+            component,
+            done,
+            ..
+        }) => (
+            Subject {
+                component: component.as_deref(),
+                ..Subject::endpoint(Some(endpoint.as_str()))
+            },
+            vec![Verdict::Failed],
+            *done,
+        ),
+        Err(Failure::NoEndpoint(e)) => (
+            Subject::endpoint(Some(e.as_str())),
+            vec![Verdict::Failed],
+            0,
+        ),
+        Err(Failure::Aws(_)) => (Subject::endpoint(None), vec![Verdict::Failed], 0),
     };
     metrics::endpoint_record(
         namespace,
         timestamp_ms,
-        endpoint,
-        verdict,
+        &subject,
+        &verdicts,
         calls(writes),
         duration_ms,
     )

@@ -17,10 +17,13 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
+pub mod aws_components;
 pub mod catalog;
 pub mod check;
 #[cfg(feature = "aws")]
 pub mod cli;
+pub mod component;
 pub mod config;
 pub mod decision;
 pub mod desire;
@@ -33,9 +36,12 @@ pub mod outcome;
 pub mod policy;
 #[cfg(feature = "aws")]
 pub mod reconcile;
+#[cfg(feature = "aws")]
+pub mod reconcile_component;
 pub mod render;
 #[cfg(feature = "aws")]
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod sweep;
 pub mod tags;
+pub mod wake;

@@ -103,21 +103,44 @@ pub struct Calls {
 pub fn endpoint_record(
     namespace: &Namespace,
     timestamp_ms: u64,
-    endpoint: Option<&str>,
-    verdict: Verdict,
+    subject: &Subject<'_>,
+    verdicts: &[Verdict],
     calls: Calls,
     duration_ms: f64,
 ) -> Value {
-    let mut metrics = outcome_counts(|v| u64::from(v == verdict));
+    let mut metrics = outcome_counts(|v| verdicts.iter().filter(|&&have| have == v).count() as u64);
     metrics.extend(call_counts(calls));
     metrics.push(("Duration", "Milliseconds", duration_ms));
     let mut properties = Map::new();
-    properties.insert("trigger".into(), "endpoint-event".into());
-    properties.insert("result".into(), verdict.as_str().into());
-    if let Some(e) = endpoint {
+    properties.insert("trigger".into(), subject.trigger.into());
+    let result = verdicts.iter().max().copied().unwrap_or(Verdict::Skipped);
+    properties.insert("result".into(), result.as_str().into());
+    if let Some(e) = subject.endpoint {
         properties.insert("endpoint".into(), e.into());
     }
+    if let Some(c) = subject.component {
+        properties.insert("inference_component".into(), c.into());
+    }
     record(namespace, timestamp_ms, &metrics, properties)
+}
+
+/// What one invocation was about, for the properties of its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    /// `endpoint-event`, `api-call` or `recheck`.
+    pub trigger: &'a str,
+    pub endpoint: Option<&'a str>,
+    pub component: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn endpoint(endpoint: Option<&'a str>) -> Subject<'a> {
+        Subject {
+            trigger: "endpoint-event",
+            endpoint,
+            component: None,
+        }
+    }
 }
 
 /// The record of one sweep: its totals.
@@ -267,8 +290,8 @@ mod tests {
         let doc = endpoint_record(
             &ns,
             1_700_000_000_000,
-            Some("churn"),
-            Verdict::Applied,
+            &Subject::endpoint(Some("churn")),
+            &[Verdict::Applied],
             calls,
             31.5,
         );
@@ -295,6 +318,7 @@ mod tests {
     fn a_sweep_record_carries_its_totals_and_names_what_failed() {
         let entry = |e: &str, result| Entry {
             endpoint: e.into(),
+            inference_component: None,
             result,
             writes: 0,
             reason: None,
@@ -302,6 +326,7 @@ mod tests {
         };
         let report = Report {
             dry_run: false,
+            inference_components: 0,
             endpoints: 4,
             counts: BTreeMap::new(),
             results: vec![
@@ -326,8 +351,8 @@ mod tests {
         let mut doc = endpoint_record(
             &Namespace::default(),
             1,
-            None,
-            Verdict::Skipped,
+            &Subject::endpoint(None),
+            &[Verdict::Skipped],
             Calls::default(),
             1.0,
         );
@@ -357,13 +382,14 @@ mod tests {
         let event = endpoint_record(
             &Namespace::default(),
             1,
-            None,
-            Verdict::Applied,
+            &Subject::endpoint(None),
+            &[Verdict::Applied],
             Calls::default(),
             1.0,
         );
         let report = Report {
             dry_run: false,
+            inference_components: 0,
             endpoints: 0,
             counts: BTreeMap::new(),
             results: Vec::new(),

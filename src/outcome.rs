@@ -24,6 +24,9 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub endpoint: String,
+    /// The inference component (on `endpoint`) this outcome is for, when it is for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_component: Option<String>,
     #[serde(rename = "outcome")]
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,10 +56,23 @@ impl Outcome {
     pub fn skipped(endpoint: &str, reason: impl Into<String>) -> Outcome {
         Outcome {
             endpoint: endpoint.to_string(),
+            inference_component: None,
             kind: Kind::Skipped,
             reason: Some(reason.into()),
             variants: Vec::new(),
             warnings: Vec::new(),
+        }
+    }
+
+    /// An inference component left alone, and why.
+    pub fn skipped_component(
+        endpoint: &str,
+        component: &str,
+        reason: impl Into<String>,
+    ) -> Outcome {
+        Outcome {
+            inference_component: Some(component.to_string()),
+            ..Outcome::skipped(endpoint, reason)
         }
     }
 
@@ -70,6 +86,7 @@ impl Outcome {
         };
         Outcome {
             endpoint: endpoint.to_string(),
+            inference_component: None,
             kind,
             reason: None,
             variants: plans
@@ -150,6 +167,9 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
     pub endpoint: String,
+    /// The inference component this line is for, when it is for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_component: Option<String>,
     pub result: Verdict,
     /// Writes made (or, in a dry run, that would be).
     pub writes: usize,
@@ -164,6 +184,8 @@ pub struct Entry {
 pub struct Report {
     pub dry_run: bool,
     pub endpoints: usize,
+    /// Inference components reconciled, and those gone whose leftovers were cleaned up.
+    pub inference_components: usize,
     pub counts: BTreeMap<&'static str, usize>,
     pub results: Vec<Entry>,
     /// Endpoints not started because the deadline was near; the next sweep covers them

@@ -102,6 +102,9 @@ pub enum Dimension {
     InstanceCount,
     #[serde(rename = "sagemaker:variant:DesiredProvisionedConcurrency")]
     ProvisionedConcurrency,
+    /// An inference component's copies; the only SageMaker dimension that may go to 0.
+    #[serde(rename = "sagemaker:inference-component:DesiredCopyCount")]
+    CopyCount,
 }
 
 impl Dimension {
@@ -109,13 +112,18 @@ impl Dimension {
         match self {
             Dimension::InstanceCount => "sagemaker:variant:DesiredInstanceCount",
             Dimension::ProvisionedConcurrency => "sagemaker:variant:DesiredProvisionedConcurrency",
+            Dimension::CopyCount => "sagemaker:inference-component:DesiredCopyCount",
         }
     }
 
     pub fn parse(s: &str) -> Option<Dimension> {
-        [Dimension::InstanceCount, Dimension::ProvisionedConcurrency]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [
+            Dimension::InstanceCount,
+            Dimension::ProvisionedConcurrency,
+            Dimension::CopyCount,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -142,13 +150,16 @@ pub fn predefined_metric_dimension(metric_type: &str) -> Result<Dimension, Strin
             Ok(Dimension::ProvisionedConcurrency)
         }
         "SageMakerInferenceComponentInvocationsPerCopy"
-        | "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution" => Err(format!(
-            "`{metric_type}` scales inference components, which scaletag does not manage; use a variant metric"
-        )),
+        | "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution" => {
+            Ok(Dimension::CopyCount)
+        }
         other => Err(format!(
-            "`{other}` is not a SageMaker variant metric; use SageMakerVariantInvocationsPerInstance, \
-             SageMakerVariantConcurrentRequestsPerModelHighResolution or \
-             SageMakerVariantProvisionedConcurrencyUtilization (or a CustomizedMetricSpecification)"
+            "`{other}` is not a SageMaker metric; use SageMakerVariantInvocationsPerInstance, \
+             SageMakerVariantConcurrentRequestsPerModelHighResolution, \
+             SageMakerVariantProvisionedConcurrencyUtilization, \
+             SageMakerInferenceComponentInvocationsPerCopy or \
+             SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution \
+             (or a CustomizedMetricSpecification)"
         )),
     }
 }
@@ -156,7 +167,7 @@ pub fn predefined_metric_dimension(metric_type: &str) -> Result<Dimension, Strin
 const STATISTICS: [&str; 5] = ["Average", "Minimum", "Maximum", "SampleCount", "Sum"];
 
 /// The placeholders a template's strings may use, filled in per variant.
-pub const PLACEHOLDERS: [&str; 2] = ["EndpointName", "VariantName"];
+pub const PLACEHOLDERS: [&str; 3] = ["EndpointName", "VariantName", "InferenceComponentName"];
 
 /// Checks everything AWS would reject and everything scaletag relies on. Each problem is
 /// `(field path, message)`; the path is relative to the configuration object.
@@ -362,7 +373,7 @@ pub fn check_placeholders(s: &str) -> Result<(), String> {
         let name = &after[..end];
         if !PLACEHOLDERS.contains(&name) {
             return Err(format!(
-                "`${{{name}}}` is not a placeholder; use ${{EndpointName}} or ${{VariantName}}"
+                "`${{{name}}}` is not a placeholder; use ${{EndpointName}}, ${{VariantName}} or ${{InferenceComponentName}}"
             ));
         }
         rest = &after[end + 1..];
@@ -370,13 +381,15 @@ pub fn check_placeholders(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Fills `${EndpointName}` and `${VariantName}` in every string of the configuration.
-pub fn fill_placeholders(config: &TargetTracking, endpoint: &str, variant: &str) -> TargetTracking {
+/// Fills the [`PLACEHOLDERS`] given as `(name, value)` in every string of the configuration
+/// (`${EndpointName}` and `${VariantName}` for a variant; an inference component adds
+/// `${InferenceComponentName}`, and its variant is the one it runs on).
+pub fn fill_placeholders(config: &TargetTracking, values: &[(&str, &str)]) -> TargetTracking {
     let fill = |s: &mut String| {
         if s.contains("${") {
-            *s = s
-                .replace("${EndpointName}", endpoint)
-                .replace("${VariantName}", variant);
+            for (name, value) in values {
+                *s = s.replace(&format!("${{{name}}}"), value);
+            }
         }
     };
     let mut out = config.clone();
@@ -494,10 +507,17 @@ mod tests {
     fn metric_types_are_checked() {
         let m = messages(json!({"TargetValue": 1.0,
             "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}));
-        assert!(m[0].contains("not a SageMaker variant metric"), "{m:?}");
+        assert!(m[0].contains("not a SageMaker metric"), "{m:?}");
+        // Inference component metrics are valid, and drive copies only.
         let m = messages(json!({"TargetValue": 1.0,
             "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"}}));
-        assert!(m[0].contains("inference components"), "{m:?}");
+        assert!(m.is_empty(), "{m:?}");
+        assert_eq!(
+            predefined_metric_dimension(
+                "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+            ),
+            Ok(Dimension::CopyCount)
+        );
     }
 
     #[test]
@@ -541,7 +561,8 @@ mod tests {
             "Dimensions": [{"Name": "EndpointName", "Value": "${EndpointName}"}, {"Name": "VariantName", "Value": "${VariantName}"}]}}),
         );
         assert!(validate(&c).is_empty());
-        let filled = fill_placeholders(&c, "ep", "AllTraffic");
+        let filled =
+            fill_placeholders(&c, &[("EndpointName", "ep"), ("VariantName", "AllTraffic")]);
         let dims = filled
             .customized_metric_specification
             .unwrap()

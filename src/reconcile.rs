@@ -26,6 +26,11 @@ pub struct App {
     pub aws: Aws,
     pub catalog: Catalog,
     pub settings: Settings,
+    /// The SQS queue (URL) that brings back inference components still settling
+    /// (`RECHECK_QUEUE_URL`); without it, the sweep covers them.
+    pub recheck_queue: Option<String>,
+    /// Seconds until a re-check (`RECHECK_DELAY_SECONDS`).
+    pub recheck_delay: i32,
 }
 
 /// Why an invocation failed. Each message is meant for the person who reads the Lambda error.
@@ -38,9 +43,11 @@ pub enum Failure {
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// Some writes failed after others were done; a later delivery completes the rest.
-    #[error("{}", partial_message(.endpoint, *.total, *.done, .errors))]
+    #[error("{}", partial_message(.endpoint, .component.as_deref(), *.total, *.done, .errors))]
     Partial {
         endpoint: String,
+        /// The inference component (on `endpoint`) whose writes these were, if one.
+        component: Option<String>,
         total: usize,
         done: usize,
         errors: Vec<AwsError>,
@@ -69,13 +76,23 @@ fn sweep_message(report: &crate::outcome::Report) -> String {
     )
 }
 
-fn partial_message(endpoint: &str, total: usize, done: usize, errors: &[AwsError]) -> String {
+fn partial_message(
+    endpoint: &str,
+    component: Option<&str>,
+    total: usize,
+    done: usize,
+    errors: &[AwsError],
+) -> String {
     let failed = match errors.len() {
         1 => "1 variant".to_string(),
         n => format!("{n} variants"),
     };
+    let subject = match component {
+        Some(c) => format!("inference component `{c}` (endpoint `{endpoint}`)"),
+        None => format!("endpoint `{endpoint}`"),
+    };
     let mut message = format!(
-        "endpoint `{endpoint}`: {done} of {total} writes done, then {failed} failed (a later delivery completes the rest):"
+        "{subject}: {done} of {total} writes done, then {failed} failed (a later delivery completes the rest):"
     );
     for e in errors {
         message.push_str(&format!("\n  - {e}"));
@@ -97,6 +114,9 @@ impl Failure {
         }
     }
 }
+
+/// The reason of an endpoint that is not there.
+pub const GONE: &str = "endpoint no longer exists";
 
 /// Which endpoint, and the ARN an event named for it (so its tags can be read at once).
 #[derive(Debug, Clone, Copy)]
@@ -132,7 +152,7 @@ pub async fn reconcile(
 }
 
 /// A future raced against another: still running, or already finished.
-enum Pending<F: std::future::Future> {
+pub(crate) enum Pending<F: std::future::Future> {
     Running(F),
     Done(F::Output),
 }
@@ -155,7 +175,19 @@ async fn prepare(
     }
     let mut reading = read_scaling(&app.aws, &described, &early, tags, dl).await?;
     let decide = |r: &Reading| decision::decide(r, intent, &app.catalog, &app.settings);
-    let decided = decide(&reading)?;
+    decide_knowing_owners(&app.aws, &mut reading, |r| &mut r.current, decide, dl).await
+}
+
+/// Decides; when the decision depends on who registered a target (deregistering it, or
+/// changing its bounds), reads that (stage 3) and decides again.
+pub(crate) async fn decide_knowing_owners<R>(
+    aws: &Aws,
+    reading: &mut R,
+    current: impl Fn(&mut R) -> &mut Current,
+    decide: impl Fn(&R) -> Result<Decision, Rejection>,
+    dl: &Deadline,
+) -> Result<Decision, Failure> {
+    let decided = decide(reading)?;
     let unknown = match &decided {
         Decision::Ready(changes) => changes.owner_unknown(),
         Decision::Skip(_) => Vec::new(),
@@ -163,8 +195,8 @@ async fn prepare(
     if unknown.is_empty() {
         return Ok(decided);
     }
-    read_ownership(&app.aws, &mut reading.current, &unknown, dl).await?;
-    Ok(decide(&reading)?)
+    read_ownership(aws, current(reading), &unknown, dl).await?;
+    Ok(decide(reading)?)
 }
 
 /// Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN). The endpoint's
@@ -193,7 +225,7 @@ async fn read_endpoint(
         Either::Left((described, tags)) => (described?, Pending::Running(tags)),
         Either::Right((tags, describe)) => (describe.await?, Pending::Done(tags)),
     };
-    let gone = || Ok(Err(Outcome::skipped(name, "endpoint no longer exists")));
+    let gone = || Ok(Err(Outcome::skipped(name, GONE)));
     let Some(described) = described else {
         return gone();
     };
@@ -245,6 +277,7 @@ async fn read_scaling(
             targets,
             policies: policies.into_iter().flatten().collect(),
             scheduled_actions: scheduled.into_iter().flatten().collect(),
+            alarms: Vec::new(),
         },
     })
 }
@@ -284,10 +317,14 @@ pub async fn execute(
 ) -> Result<Outcome, Failure> {
     let aws = &app.aws;
     let results = join_all(changes.variants.iter().map(|p| async move {
+        let mut step_arn = None;
         for (done, action) in p.actions.iter().enumerate() {
-            if let Err(e) = aws.apply(action, dl).await {
-                restore(aws, &p.actions[..done], dl).await;
-                return (done, Some(e));
+            match aws.apply(action, step_arn.as_deref(), dl).await {
+                Ok(arn) => step_arn = arn.or(step_arn),
+                Err(e) => {
+                    restore(aws, &p.actions[..done], dl).await;
+                    return (done, Some(e));
+                }
             }
         }
         (p.actions.len(), None)
@@ -301,6 +338,7 @@ pub async fn execute(
     }
     Err(Failure::Partial {
         endpoint: changes.endpoint.clone(),
+        component: changes.component.clone(),
         total: outcome.write_count(),
         done,
         errors,

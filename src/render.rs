@@ -47,13 +47,22 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
+/// What a line is about: an endpoint, or an inference component and where it runs.
+fn subject(endpoint: &str, component: Option<&str>) -> String {
+    match component {
+        Some(c) if endpoint.is_empty() => format!("inference component {c}"),
+        Some(c) => format!("inference component {c} (endpoint {endpoint})"),
+        None => endpoint.to_string(),
+    }
+}
+
 /// `plan`: every request that would be sent, in the API's JSON, or "no changes".
 pub fn plan_text(decision: &Decision, s: Style) -> String {
     let changes = match decision {
         Decision::Skip(o) => {
             return format!(
                 "{}: skipped: {}\nno changes\n",
-                s.bold(&o.endpoint),
+                s.bold(&subject(&o.endpoint, o.inference_component.as_deref())),
                 o.reason.as_deref().unwrap_or("")
             );
         }
@@ -62,11 +71,14 @@ pub fn plan_text(decision: &Decision, s: Style) -> String {
     let count = changes.actions().count();
     let mut out = String::new();
     if count == 0 {
-        out.push_str(&format!("{}: no changes\n", s.bold(&changes.endpoint)));
+        out.push_str(&format!(
+            "{}: no changes\n",
+            s.bold(&subject(&changes.endpoint, changes.component.as_deref()))
+        ));
     } else {
         out.push_str(&format!(
             "{}: {} to make Application Auto Scaling match\n",
-            s.bold(&changes.endpoint),
+            s.bold(&subject(&changes.endpoint, changes.component.as_deref())),
             plural(count, "request", "requests")
         ));
     }
@@ -91,7 +103,8 @@ pub fn plan_text(decision: &Decision, s: Style) -> String {
                 s.green(a.cli_name())
             };
             out.push_str(&format!(
-                "\n{sign} aws application-autoscaling {name} --cli-input-json '{}'\n",
+                "\n{sign} aws {} {name} --cli-input-json '{}'\n",
+                a.service(),
                 serde_json::to_string(&a.request()).unwrap_or_default()
             ));
             out.push_str(&indent(&pretty(&a.request()), "    "));
@@ -107,7 +120,7 @@ pub fn plan_text(decision: &Decision, s: Style) -> String {
 pub fn plan_json(decision: &Decision) -> Value {
     match decision {
         Decision::Skip(o) => json!({
-            "endpoint": o.endpoint, "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
+            "endpoint": o.endpoint, "inference_component": o.inference_component, "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
         }),
         Decision::Ready(changes) => plan_requests(changes),
     }
@@ -120,6 +133,7 @@ fn plan_requests(changes: &EndpointChanges) -> Value {
         .collect();
     json!({
         "endpoint": changes.endpoint,
+        "inference_component": changes.component,
         "changes": requests.len(),
         "requests": requests,
         "skipped_variants": changes.variants.iter().filter_map(|v| v.skipped.as_ref().map(|r| json!({"variant": v.variant, "reason": r}))).collect::<Vec<_>>(),
@@ -147,7 +161,7 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
     };
     let mut out = format!(
         "{}: {kind} ({})",
-        s.bold(&o.endpoint),
+        s.bold(&subject(&o.endpoint, o.inference_component.as_deref())),
         plural(o.write_count(), "write", "writes")
     );
     if let Some(r) = &o.reason {
@@ -225,7 +239,10 @@ fn summary(action: &Action) -> String {
             parts.push(policy_name.clone());
             parts.push(format!("target {}", config.target_value));
         }
-        Action::DeleteScalingPolicy { policy_name, .. } => parts.push(policy_name.clone()),
+        Action::DeleteScalingPolicy { policy_name, .. }
+        | Action::PutStepScalingPolicy { policy_name, .. } => parts.push(policy_name.clone()),
+        Action::PutMetricAlarm { alarm, .. } => parts.push(format!("alarm {}", alarm.alarm_name)),
+        Action::DeleteAlarm { alarm_name, .. } => parts.push(format!("alarm {alarm_name}")),
         Action::DeregisterScalableTarget { .. } => {}
     }
     parts.join(" ")
@@ -233,6 +250,7 @@ fn summary(action: &Action) -> String {
 
 /// `sweep`: one row per endpoint, then the counts.
 pub fn sweep_text(r: &Report, s: Style) -> String {
+    // An inference component's row reads `endpoint/component`.
     let header = ["ENDPOINT", "RESULT", "WRITES", "REASON"];
     let rows: Vec<[String; 4]> = r
         .results
@@ -247,7 +265,11 @@ pub fn sweep_text(r: &Report, s: Style) -> String {
                 .unwrap_or("")
                 .to_string();
             [
-                e.endpoint.clone(),
+                match &e.inference_component {
+                    Some(c) if e.endpoint.is_empty() => format!("(ic) {c}"),
+                    Some(c) => format!("{}/{c}", e.endpoint),
+                    None => e.endpoint.clone(),
+                },
                 e.result.as_str().to_string(),
                 e.writes.to_string(),
                 reason,
@@ -365,6 +387,7 @@ mod tests {
     fn sweep_table_aligns_and_counts() {
         let entry = |endpoint: &str, result, writes, reason: Option<&str>| Entry {
             endpoint: endpoint.into(),
+            inference_component: None,
             result,
             writes,
             reason: reason.map(str::to_string),
@@ -372,6 +395,7 @@ mod tests {
         };
         let report = Report {
             dry_run: false,
+            inference_components: 0,
             endpoints: 3,
             counts: [("applied", 1), ("rejected", 1), ("skipped", 1)]
                 .into_iter()

@@ -27,6 +27,12 @@ pub enum Op {
     DeregisterScalableTarget,
     ListTagsForResource,
     TagResource,
+    DescribeInferenceComponent,
+    ListInferenceComponents,
+    DescribeAlarms,
+    PutMetricAlarm,
+    DeleteAlarms,
+    SendMessage,
 }
 
 impl Op {
@@ -45,6 +51,12 @@ impl Op {
             Op::DeregisterScalableTarget => "DeregisterScalableTarget",
             Op::ListTagsForResource => "ListTagsForResource",
             Op::TagResource => "TagResource",
+            Op::DescribeInferenceComponent => "DescribeInferenceComponent",
+            Op::ListInferenceComponents => "ListInferenceComponents",
+            Op::DescribeAlarms => "DescribeAlarms",
+            Op::PutMetricAlarm => "PutMetricAlarm",
+            Op::DeleteAlarms => "DeleteAlarms",
+            Op::SendMessage => "SendMessage",
         }
     }
 }
@@ -122,6 +134,10 @@ pub fn classify(op: Op, failure: &Fault) -> Class {
         | "RequestTimeoutException" => Class::Retry,
         // CloudWatch throttling seen through AAS; otherwise a permission problem.
         "FailedResourceAccessException" if message.contains("Rate exceeded") => Class::Retry,
+        // CloudWatch: deleting an alarm that is already gone is done.
+        "ResourceNotFound" | "ResourceNotFoundException" if op == Op::DeleteAlarms => {
+            Class::NotFound
+        }
         "ObjectNotFoundException" => match op {
             // Right after RegisterScalableTarget the target may not be visible yet.
             Op::PutScalingPolicy => Class::Retry,
@@ -132,7 +148,10 @@ pub fn classify(op: Op, failure: &Fault) -> Class {
             if message.contains("Could not find")
                 && matches!(
                     op,
-                    Op::DescribeEndpoint | Op::DescribeEndpointConfig | Op::ListTags
+                    Op::DescribeEndpoint
+                        | Op::DescribeEndpointConfig
+                        | Op::ListTags
+                        | Op::DescribeInferenceComponent
                 ) =>
         {
             Class::NotFound

@@ -88,6 +88,7 @@ fn sagemaker_rules(template: &str, kind: VariantShape) -> Vec<Rule> {
                 )
                 .build()
         }),
+        no_components(),
         mock!(sm::Client::list_tags).then_output(move || {
             ListTagsOutput::builder()
                 .tags(
@@ -99,6 +100,15 @@ fn sagemaker_rules(template: &str, kind: VariantShape) -> Vec<Rule> {
                 .build()
         }),
     ]
+}
+
+/// The endpoint hosts no inference component.
+fn no_components() -> Rule {
+    mock!(sm::Client::list_inference_components).then_output(|| {
+        sm::operation::list_inference_components::ListInferenceComponentsOutput::builder()
+            .set_inference_components(Some(Vec::new()))
+            .build()
+    })
 }
 
 fn empty_aas_reads() -> Vec<Rule> {
@@ -122,8 +132,21 @@ fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
         .retry_config(sm::config::retry::RetryConfig::disabled()));
     let aas = mock_client!(aas, RuleMode::MatchAny, autoscaling, |c| c
         .retry_config(aas::config::retry::RetryConfig::disabled()));
+    // No test here reaches CloudWatch or SQS: clients that would fail if one did.
+    let unused = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
     App {
-        aws: Aws { sagemaker, aas },
+        aws: Aws {
+            sagemaker,
+            aas,
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&unused),
+            sqs: aws_sdk_sqs::Client::new(&unused),
+        },
+        recheck_queue: None,
+        recheck_delay: 300,
         catalog: Catalog::builtin(),
         settings: Settings::default(),
     }
@@ -136,7 +159,7 @@ fn event() -> Value {
 
 async fn run(app: &App, budget: Duration) -> Result<scaletag::outcome::Outcome, Failure> {
     match lambda::handle(app, &event(), &Deadline::after(budget)).await? {
-        lambda::Response::Endpoint(outcome) => Ok(outcome),
+        lambda::Response::Endpoint(r) => Ok(r.outcome),
         other => panic!("not an endpoint outcome: {other:?}"),
     }
 }
@@ -459,7 +482,7 @@ async fn a_missing_endpoint_is_skipped() {
     });
     let tags = mock!(sm::Client::list_tags)
         .then_http_response(|| aws_error(400, "ValidationException", "Could not find resource"));
-    let app = app(&[describe, tags], &empty_aas_reads());
+    let app = app(&[describe, tags, no_components()], &empty_aas_reads());
     let out = run(&app, Duration::from_secs(5))
         .await
         .expect("skipped, not an error");

@@ -91,9 +91,10 @@ fn a_schedule_owns_the_bounds_and_scaletag_still_manages_its_policy() {
         "{out}"
     );
     assert_eq!(h.fx.state(name).targets[0].2, 3);
-    // Steady state under a schedule stays within two round trips and six reads.
+    // Steady state under a schedule stays within two round trips and seven reads (the six of
+    // the endpoint, and the list of its inference components).
     assert_eq!(h.proxy.depth(), 2, "{}", h.proxy.timeline());
-    assert_eq!(h.proxy.calls().len(), 6, "{:?}", h.proxy.ops());
+    assert_eq!(h.proxy.calls().len(), 7, "{:?}", h.proxy.ops());
 
     // Its policy is still scaletag's to keep right.
     h.fx.put_policy(&id, "scaletag-default", 1.0);

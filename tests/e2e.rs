@@ -41,9 +41,10 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
         write_names(&h),
         ["PutScalingPolicy", "RegisterScalableTarget"]
     );
-    // DescribeEndpoint, ListTags, DescribeEndpointConfig, DescribeScalableTargets,
-    // DescribeScalingPolicies, DescribeScheduledActions, then the two writes: no call more.
-    assert_eq!(h.proxy.calls().len(), 8, "{:?}", h.proxy.ops());
+    // DescribeEndpoint, ListTags, ListInferenceComponents (the ICs on the endpoint, in
+    // parallel), DescribeEndpointConfig, DescribeScalableTargets, DescribeScalingPolicies,
+    // DescribeScheduledActions, then the two writes: no call more.
+    assert_eq!(h.proxy.calls().len(), 9, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -83,7 +84,7 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
             "steady state wrote: {:?}",
             h.proxy.ops()
         );
-        assert_eq!(h.proxy.calls().len(), 6, "{:?}", h.proxy.ops());
+        assert_eq!(h.proxy.calls().len(), 7, "{:?}", h.proxy.ops());
         assert_eq!(
             h.proxy.depth(),
             2,
@@ -128,7 +129,7 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     assert_eq!(h.proxy.writes().len(), 6);
     // Two reads, DescribeEndpointConfig, one DescribeScalableTargets for all variants, and a
     // DescribeScalingPolicies and a DescribeScheduledActions each.
-    assert_eq!(h.proxy.calls().len(), 12 + 6, "{:?}", h.proxy.ops());
+    assert_eq!(h.proxy.calls().len(), 13 + 6, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -170,7 +171,7 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     let again = ok(h.invoke(&event));
     assert_eq!(again["outcome"], "unchanged");
     assert!(h.proxy.writes().is_empty());
-    assert_eq!(h.proxy.calls().len(), 12, "{:?}", h.proxy.ops());
+    assert_eq!(h.proxy.calls().len(), 13, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         2,
@@ -420,13 +421,16 @@ fn events_that_are_not_for_scaletag_are_skipped_or_refused_without_writes() {
         &[("team", "ml")],
     );
 
-    // Not opted in: the two reads, nothing from AAS.
+    // Not opted in: the two reads and the list of its ICs (none), nothing from AAS.
     let out = ok(h.invoke(&support::event("in-service.rfc3339.json", name, &arn)));
     assert_eq!(out["outcome"], "skipped");
     assert!(out["reason"].as_str().unwrap().contains("not opted in"));
     let mut ops = h.proxy.ops();
     ops.sort();
-    assert_eq!(ops, ["DescribeEndpoint", "ListTags"]);
+    assert_eq!(
+        ops,
+        ["DescribeEndpoint", "ListInferenceComponents", "ListTags"]
+    );
 
     // Other statuses: no AWS call at all.
     for file in ["updating.json", "deleting.json"] {

@@ -121,16 +121,32 @@ fn violations(cfn: &Value) -> Vec<String> {
             if a == "iam:PassRole" {
                 found.push("iam:PassRole is never needed".into());
             }
-            // ListEndpoints (the sweep) supports no resource-level permissions; nothing else may use `*`.
-            if a.starts_with("sagemaker:") && a != "sagemaker:ListEndpoints" {
+            // The two lists support no resource-level permissions; nothing else may use `*`.
+            let lists = [
+                "sagemaker:ListEndpoints",
+                "sagemaker:ListInferenceComponents",
+            ];
+            if a.starts_with("sagemaker:") && !lists.contains(&a.as_str()) {
                 for r in list(&s["Resource"]) {
                     let r = text(&r);
                     if !(r.contains("${AWS::AccountId}:endpoint/*")
-                        || r.contains("${AWS::AccountId}:endpoint-config/*"))
+                        || r.contains("${AWS::AccountId}:endpoint-config/*")
+                        || r.contains("${AWS::AccountId}:inference-component/*"))
                     {
-                        found.push(format!("{a} on {r}, outside this account's endpoints"));
+                        found.push(format!(
+                            "{a} on {r}, outside this account's endpoints and inference components"
+                        ));
                     }
                 }
+            }
+            // The re-check queue, and (SendMessage only) the OnFailure queue SAM wires.
+            let queue = |name: &str| serde_json::json!({"Fn::GetAtt": [name, "Arn"]});
+            let on_failure = queue("ScaletagFunctionEventInvokeConfigOnFailureQueue");
+            if a.starts_with("sqs:")
+                && s["Resource"] != queue("RecheckQueue")
+                && !(a == "sqs:SendMessage" && s["Resource"] == on_failure)
+            {
+                found.push(format!("{a} beyond the re-check queue"));
             }
             let aas_write = [
                 "RegisterScalableTarget",
@@ -167,11 +183,32 @@ fn violations(cfn: &Value) -> Vec<String> {
             {
                 found.push("CreateServiceLinkedRole without its service-name condition".into());
             }
+            let resource = text(&s["Resource"]);
             if a.starts_with("cloudwatch:")
-                && !text(&s["Resource"]).contains("alarm:TargetTracking*")
+                && !(resource.contains(":alarm:TargetTracking*")
+                    || resource.contains(":alarm:scaletag-wake-*"))
             {
-                found.push(format!("{a} beyond the TargetTracking alarms"));
+                found.push(format!(
+                    "{a} beyond the TargetTracking alarms and scaletag's wake alarms"
+                ));
             }
+            // scaletag's own alarms may only fire Application Auto Scaling policies.
+            if a == "cloudwatch:PutMetricAlarm"
+                && resource.contains(":alarm:scaletag-wake-*")
+                && !text(&s["Condition"]["ForAllValues:StringLike"]["cloudwatch:AlarmActions"])
+                    .contains(":autoscaling:")
+            {
+                found.push(format!(
+                    "{a} may set alarm actions other than scaling policies"
+                ));
+            }
+        }
+    }
+    // Managed policies: the basic execution role (logs) and nothing else.
+    let managed = &cfn["Resources"]["ScaletagFunctionRole"]["Properties"]["ManagedPolicyArns"];
+    for m in list(managed) {
+        if !text(&m).contains("AWSLambdaBasicExecutionRole") {
+            found.push(format!("managed policy {}", text(&m)));
         }
     }
     found
@@ -212,7 +249,7 @@ fn the_least_privilege_check_catches_each_widening() {
             }),
         ),
         (
-            "outside this account's endpoints",
+            "outside this account's endpoints and inference components",
             Box::new(|st: &mut Value| {
                 st.as_array_mut().unwrap().push(serde_json::json!({"Effect": "Allow", "Action": "sagemaker:DescribeEndpoint", "Resource": "*"}))
             }),
@@ -253,6 +290,38 @@ fn the_least_privilege_check_catches_each_widening() {
                 }
             }),
         ),
+        (
+            "beyond the TargetTracking alarms and scaletag's wake alarms",
+            Box::new(|st: &mut Value| {
+                for s in st.as_array_mut().unwrap() {
+                    if s["Sid"] == "WakeAlarms" {
+                        s["Resource"] = serde_json::json!({"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"});
+                    }
+                }
+            }),
+        ),
+        (
+            "alarm actions other than scaling policies",
+            Box::new(|st: &mut Value| {
+                for s in st.as_array_mut().unwrap() {
+                    if s["Sid"] == "WakeAlarms" {
+                        s.as_object_mut().unwrap().remove("Condition");
+                    }
+                }
+            }),
+        ),
+        (
+            "beyond the re-check queue",
+            Box::new(|st: &mut Value| {
+                st.as_array_mut().unwrap().push(serde_json::json!({"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}))
+            }),
+        ),
+        (
+            "outside this account's endpoints and inference components",
+            Box::new(|st: &mut Value| {
+                st.as_array_mut().unwrap().push(serde_json::json!({"Effect": "Allow", "Action": "sagemaker:DescribeInferenceComponent", "Resource": "*"}))
+            }),
+        ),
     ];
     for (what, widen) in widenings {
         let mut bad = cfn.clone();
@@ -263,6 +332,114 @@ fn the_least_privilege_check_catches_each_widening() {
             "{what} not caught: {v:?}"
         );
     }
+    // What a SAM `SQS` event would add: a managed policy on every queue.
+    let mut bad = cfn.clone();
+    bad["Resources"]["ScaletagFunctionRole"]["Properties"]["ManagedPolicyArns"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!(
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+        ));
+    assert!(
+        violations(&bad)
+            .iter()
+            .any(|m| m.contains("AWSLambdaSQSQueueExecutionRole")),
+        "a managed policy not caught"
+    );
+}
+
+/// Whether an EventBridge event pattern matches an event, for the parts of the pattern
+/// language the template uses: value lists, `exists`, `wildcard`, `$or`, nested objects
+/// (docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html).
+fn pattern_matches(pattern: &Value, event: &Value) -> bool {
+    let Some(fields) = pattern.as_object() else {
+        return false;
+    };
+    fields.iter().all(|(key, want)| {
+        if key == "$or" {
+            return list(want).iter().any(|p| pattern_matches(p, event));
+        }
+        let have = event.get(key);
+        match want {
+            Value::Object(_) => have.is_some_and(|h| pattern_matches(want, h)),
+            Value::Array(options) => options.iter().any(|o| match (o, have) {
+                (Value::Object(rule), _) if rule.contains_key("exists") => {
+                    rule["exists"].as_bool() == Some(have.is_some())
+                }
+                (Value::Object(rule), Some(Value::String(h))) => {
+                    rule["wildcard"].as_str().is_some_and(|w| wildcard(w, h))
+                }
+                (literal, Some(h)) => literal == h,
+                _ => false,
+            }),
+            _ => false,
+        }
+    })
+}
+
+fn wildcard(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len())
+                    .filter(|i| text.is_char_boundary(head.len() + i))
+                    .any(|i| wildcard(rest, &text[head.len() + i..]))
+        }
+    }
+}
+
+#[test]
+fn the_component_rule_fires_on_the_documented_calls_only() {
+    let cfn = transformed();
+    let rule = &cfn["Resources"]["ScaletagFunctionComponentApiCalls"]["Properties"];
+    let pattern = &rule["EventPattern"];
+    let event = |file: &str| -> Value {
+        let text = std::fs::read_to_string(support::repo().join("events").join(file)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    for file in [
+        "ic-created.cloudtrail.json",
+        "ic-updated.cloudtrail.json",
+        "tags-added.cloudtrail.json",
+    ] {
+        assert!(
+            pattern_matches(pattern, &event(file)),
+            "{file} does not fire the rule"
+        );
+    }
+    // A failed call, a tag edit on an endpoint, another call, the endpoint event: no.
+    let mut failed = event("ic-created.cloudtrail.json");
+    failed["detail"]["errorCode"] = "ValidationException".into();
+    let mut endpoint_tags = event("tags-added.cloudtrail.json");
+    endpoint_tags["detail"]["requestParameters"]["resourceArn"] =
+        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-endpoint".into();
+    let mut scaling = event("ic-updated.cloudtrail.json");
+    scaling["detail"]["eventName"] = "UpdateInferenceComponentRuntimeConfig".into();
+    for (what, e) in [
+        ("a failed call", failed),
+        ("tags on an endpoint", endpoint_tags),
+        ("Application Auto Scaling's own scaling call", scaling),
+        ("an endpoint state change", event("in-service.rfc3339.json")),
+    ] {
+        assert!(!pattern_matches(pattern, &e), "{what} fires the rule");
+    }
+    // Re-checks: a queue of this stack's own, polled with the function's role, batch failures
+    // reported one by one.
+    let mapping = &cfn["Resources"]["RecheckMapping"]["Properties"];
+    assert_eq!(
+        mapping["EventSourceArn"],
+        serde_json::json!({"Fn::GetAtt": ["RecheckQueue", "Arn"]})
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    let env = &cfn["Resources"]["ScaletagFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["RECHECK_QUEUE_URL"],
+        serde_json::json!({"Ref": "RecheckQueue"})
+    );
 }
 
 /// The dashboard body, its `${...}` filled as CloudFormation would.

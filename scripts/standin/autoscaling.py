@@ -34,6 +34,35 @@ support for Application Auto Scaling"):
    operations. Its scaling policies are left as moto leaves them (a known difference, kept so
    that nothing else moves under the project's tests).
 
+3. Enums from botocore's AAS model (API reference, RegisterScalableTarget, PutScalingPolicy,
+   PredefinedMetricSpecification), not moto's hard-coded lists: `ScalableDimension` and
+   `ServiceNamespace` (Register, Deregister, DescribeScalableTargets, PutScalingPolicy), and a
+   target-tracking policy's `PredefinedMetricType`, which moto did not check at all. moto's list
+   of dimensions lacked, among others, `sagemaker:inference-component:DesiredCopyCount` and
+   `sagemaker:variant:DesiredProvisionedConcurrency`; botocore's MetricType has
+   `SageMakerInferenceComponentInvocationsPerCopy` and
+   `SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution`. A value outside an enum
+   is a ValidationException in AWS's request-validation form ("1 validation error detected: Value
+   'x' at 'scalableDimension' failed to satisfy constraint: Member must satisfy enum value set:
+   [a, b, ...]"; for the metric type at
+   'targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType').
+   moto's further check that the dimension's namespace and resource type agree with
+   ServiceNamespace and ResourceId ("Unsupported service namespace, resource type or scalable
+   dimension") is kept, over botocore's dimensions: `inference-component/<name>` goes with
+   `sagemaker:inference-component:DesiredCopyCount`. MinCapacity 0 was already accepted.
+4. DescribeScalingPolicies (API reference): `ResourceId` and `ScalableDimension` select exactly
+   (moto matched substrings: a policy of `inference-component/a` was listed for
+   `inference-component/ab`), `PolicyNames` filters (moto ignored it), and a page holds at most
+   `MaxResults` policies, 10 when it is not given ("The default value is 10"; moto: 100).
+   Policies come in the order they were first put, with moto's NextToken. The answer's
+   StepScalingPolicyConfiguration / TargetTrackingScalingPolicyConfiguration are the ones put
+   (moto already kept them, e.g. AdjustmentType ChangeInCapacity, MetricAggregationType Maximum,
+   Cooldown 60, StepAdjustments [{MetricIntervalLowerBound 0, ScalingAdjustment 1}]), and
+   PutScalingPolicy already answered its PolicyARN (arn:aws:autoscaling:<region>:<account>:
+   scalingPolicy:<uuid>:resource/<namespace>/<resource id>:policyName/<name>, AWS's form).
+   Not covered: that the target is registered before a policy is put, whether the metric type
+   suits the dimension, policy bodies beyond the metric type (all as moto).
+
 Errors come out as moto's AAS errors do: HTTP 400, {"__type": "<Code>", "message": "..."}.
 """
 
@@ -42,6 +71,7 @@ import json
 from moto.applicationautoscaling import models, responses
 from moto.applicationautoscaling.exceptions import AWSValidationException
 from moto.core.exceptions import JsonRESTError
+from moto.core.utils import get_service_model
 
 EXISTING_TARGET_TAGS = (
     "The scalable target that you tried to tag already exists. To update tags on an existing "
@@ -158,8 +188,110 @@ def _deregister_scalable_target(self, namespace, r_id, dimension):
     ]
 
 
+# Filled by install() from the botocore model.
+DIMENSIONS = NAMESPACES = METRIC_TYPES = ()
+
+
+def _enum_error(value, path, allowed):
+    return (
+        f"Value '{value}' at '{path}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+    )
+
+
+def _raise_if(errors):
+    if errors:
+        n = len(errors)
+        raise AWSValidationException(
+            f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(errors)
+        )
+
+
+def _validate_params(self):
+    """Replaces moto's check of ScalableDimension and ServiceNamespace (its own enums)."""
+    dimension = self._get_param("ScalableDimension")
+    namespace = self._get_param("ServiceNamespace")
+    errors = []
+    if dimension is not None and dimension not in DIMENSIONS:
+        errors.append(_enum_error(dimension, "scalableDimension", DIMENSIONS))
+    if namespace is not None and namespace not in NAMESPACES:
+        errors.append(_enum_error(namespace, "serviceNamespace", NAMESPACES))
+    _raise_if(errors)
+
+
+def _target_params_are_valid(namespace, r_id, dimension):
+    """moto's models._target_params_are_valid, over botocore's enums."""
+    valid = namespace in NAMESPACES
+    if dimension is not None:
+        try:
+            d_namespace, d_resource_type, _ = dimension.split(":")
+            if d_resource_type in [r.value for r in models.ResourceTypeExceptionValueSet]:
+                resource_type = d_resource_type
+            else:
+                resource_type = models._get_resource_type_from_resource_id(r_id)
+            valid = valid and dimension in DIMENSIONS and d_namespace == namespace
+            valid = valid and resource_type == d_resource_type
+        except (ValueError, IndexError):
+            valid = False
+    if not valid:
+        raise AWSValidationException("Unsupported service namespace, resource type or scalable dimension")
+    return True
+
+
+_original_put_scaling_policy = responses.ApplicationAutoScalingResponse.put_scaling_policy
+
+
+def _put_scaling_policy(self):
+    self._validate_params()
+    config = self._get_param("TargetTrackingScalingPolicyConfiguration") or {}
+    metric_type = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+    if metric_type is not None and metric_type not in METRIC_TYPES:
+        _raise_if([
+            _enum_error(
+                metric_type,
+                "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
+                METRIC_TYPES,
+            )
+        ])
+    return _original_put_scaling_policy(self)
+
+
+def _describe_scaling_policies(self):
+    self._validate_params()
+    namespace = self._get_param("ServiceNamespace")
+    resource_id = self._get_param("ResourceId")
+    dimension = self._get_param("ScalableDimension")
+    names = self._get_param("PolicyNames")
+    policies = [
+        p
+        for p in self.applicationautoscaling_backend.policies.values()
+        if p.service_namespace == namespace
+        and (resource_id is None or p.resource_id == resource_id)
+        and (dimension is None or p.scalable_dimension == dimension)
+        and (not names or p.policy_name in names)
+    ]
+    try:
+        start = int(self._get_param("NextToken") or 0)
+    except ValueError:
+        raise AWSValidationException("Invalid NextToken")
+    end = start + (self._get_int_param("MaxResults") or 10)
+    return json.dumps({
+        "ScalingPolicies": [responses._build_policy(p) for p in policies[start:end]],
+        "NextToken": str(end) if end < len(policies) else None,
+    })
+
+
 def install():
+    global DIMENSIONS, NAMESPACES, METRIC_TYPES
+    model = get_service_model("application-autoscaling")
+    DIMENSIONS = tuple(model.shape_for("ScalableDimension").enum)
+    NAMESPACES = tuple(model.shape_for("ServiceNamespace").enum)
+    METRIC_TYPES = tuple(model.shape_for("MetricType").enum)
+    models._target_params_are_valid = _target_params_are_valid
     cls = responses.ApplicationAutoScalingResponse
+    cls._validate_params = _validate_params
+    cls.put_scaling_policy = _put_scaling_policy
+    cls.describe_scaling_policies = _describe_scaling_policies
     cls.register_scalable_target = _register_scalable_target
     # moto's dispatcher calls the method named after the X-Amz-Target operation, snake-cased.
     cls.tag_resource = _tag_resource

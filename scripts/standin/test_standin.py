@@ -405,15 +405,9 @@ class MotoAsIs(unittest.TestCase):
         )["ScheduledActions"]
         self.assertEqual([a["ResourceId"] for a in actions], [f"{base}/variant/A"])
 
-    def test_provisioned_concurrency_dimension_is_rejected_by_moto(self):
-        # AWS supports it (botocore's ScalableDimension enum has it); moto's own enum lacks it.
-        with self.assertRaises(ClientError) as ctx:
-            self.aas.register_scalable_target(
-                ServiceNamespace="sagemaker", ResourceId=f"endpoint/{unique('sls')}/variant/A",
-                ScalableDimension="sagemaker:variant:DesiredProvisionedConcurrency", MinCapacity=1, MaxCapacity=2,
-            )
-        self.assertEqual(ctx.exception.response["Error"]["Code"], "ValidationException")
-        self.assertIn("at 'scalableDimension' failed to satisfy constraint", ctx.exception.response["Error"]["Message"])
+    # moto's own ScalableDimension list rejected sagemaker:variant:DesiredProvisionedConcurrency;
+    # the stand-in now checks botocore's enum (autoscaling.py §3), so that pin moved to
+    # test_inference_components.py (AutoScalingForComponents).
 
 
 class Startup(unittest.TestCase):

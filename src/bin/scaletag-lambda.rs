@@ -41,12 +41,25 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let app = App {
-        aws: Aws {
-            sagemaker: aws_sdk_sagemaker::Client::new(&config),
-            aas: aws_sdk_applicationautoscaling::Client::new(&config),
-        },
+        aws: Aws::new(&config),
         catalog,
         settings,
+        recheck_queue: std::env::var("RECHECK_QUEUE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty()),
+        recheck_delay: match std::env::var("RECHECK_DELAY_SECONDS") {
+            Ok(v) if !v.trim().is_empty() => match v.trim().parse::<i32>() {
+                Ok(n) if (0..=900).contains(&n) => n,
+                _ => {
+                    tracing::error!(value = v.as_str(), "invalid configuration");
+                    eprintln!(
+                        "scaletag: RECHECK_DELAY_SECONDS must be 0 to 900 seconds, not `{v}`"
+                    );
+                    std::process::exit(1);
+                }
+            },
+            _ => lambda::RECHECK_DELAY_SECONDS,
+        },
     };
     let (app, namespace) = (&app, &namespace);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
@@ -79,9 +92,18 @@ async fn handler(
     println!("{record}");
     match result {
         Ok(response) => {
-            if let Response::Endpoint(outcome) = &response {
+            let outcomes: Vec<&scaletag::outcome::Outcome> = match &response {
+                Response::Endpoint(r) => std::iter::once(&r.outcome)
+                    .chain(&r.inference_components)
+                    .collect(),
+                Response::Component(o) => vec![o],
+                Response::Recheck(r) => r.outcomes.iter().collect(),
+                Response::Sweep(_) | Response::Ignored { .. } => Vec::new(),
+            };
+            for outcome in outcomes {
                 tracing::info!(
                     endpoint = outcome.endpoint.as_str(),
+                    inference_component = outcome.inference_component.as_deref().unwrap_or(""),
                     outcome = ?outcome.kind,
                     writes = outcome.write_count(),
                     "done"

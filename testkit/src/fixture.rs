@@ -35,6 +35,10 @@ pub struct Fixture {
     pub rt: tokio::runtime::Runtime,
     pub sm: sagemaker::Client,
     pub aas: aas::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    /// moto's port, for the stand-in's control routes.
+    pub port: u16,
 }
 
 impl Fixture {
@@ -53,6 +57,9 @@ impl Fixture {
         Fixture {
             sm: sagemaker::Client::new(&config),
             aas: aas::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            port,
             rt,
         }
     }
@@ -174,19 +181,38 @@ impl Fixture {
 
     pub fn state(&self, endpoint: &str) -> AasState {
         let prefix = format!("endpoint/{endpoint}/variant/");
+        self.state_where(|id| id.starts_with(&prefix))
+    }
+
+    /// What AAS holds on the resource ids `keep` accepts; a step policy's configuration
+    /// appears as its JSON, like a target-tracking one.
+    pub fn state_where(&self, keep: impl Fn(&str) -> bool) -> AasState {
         self.rt.block_on(async {
-            let targets = self
+            // Every page: the server is shared by a test file's tests.
+            let targets: Vec<_> = self
                 .aas
                 .describe_scalable_targets()
                 .service_namespace(ServiceNamespace::Sagemaker)
+                .into_paginator()
+                .items()
                 .send()
+                .collect::<Result<Vec<_>, _>>()
                 .await
                 .expect("describe targets");
+            let policies: Vec<_> = self
+                .aas
+                .describe_scaling_policies()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .expect("describe policies");
             let mut state = AasState {
                 targets: targets
-                    .scalable_targets()
                     .iter()
-                    .filter(|t| t.resource_id().starts_with(&prefix))
+                    .filter(|t| keep(t.resource_id()))
                     .map(|t| {
                         (
                             t.resource_id().to_string(),
@@ -196,32 +222,28 @@ impl Fixture {
                         )
                     })
                     .collect(),
-                policies: Vec::new(),
+                policies: policies
+                    .iter()
+                    .filter(|p| keep(p.resource_id()))
+                    .map(|p| {
+                        let config = match (
+                            p.target_tracking_scaling_policy_configuration(),
+                            p.step_scaling_policy_configuration(),
+                        ) {
+                            (Some(c), _) => serde_json::to_value(scaletag::aws::from_sdk(c)),
+                            (None, Some(c)) => {
+                                serde_json::to_value(scaletag::aws_components::step_from_sdk(c))
+                            }
+                            (None, None) => Ok(Value::Null),
+                        };
+                        (
+                            p.resource_id().to_string(),
+                            p.policy_name().to_string(),
+                            config.expect("json"),
+                        )
+                    })
+                    .collect(),
             };
-            let policies = self
-                .aas
-                .describe_scaling_policies()
-                .service_namespace(ServiceNamespace::Sagemaker)
-                .max_results(50)
-                .send()
-                .await
-                .expect("describe policies");
-            state.policies = policies
-                .scaling_policies()
-                .iter()
-                .filter(|p| p.resource_id().starts_with(&prefix))
-                .map(|p| {
-                    (
-                        p.resource_id().to_string(),
-                        p.policy_name().to_string(),
-                        p.target_tracking_scaling_policy_configuration()
-                            .map(|c| {
-                                serde_json::to_value(scaletag::aws::from_sdk(c)).expect("json")
-                            })
-                            .unwrap_or(Value::Null),
-                    )
-                })
-                .collect();
             state.targets.sort_by(|a, b| a.0.cmp(&b.0));
             state
                 .policies

@@ -3,6 +3,7 @@
 //! to both. A library of its own, shared by every integration test of the scaletag crate, so
 //! that what one test does not use is not dead code in it.
 
+mod components;
 pub mod fixture;
 pub mod http;
 
@@ -17,11 +18,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 pub const REGION: &str = "us-east-1";
-pub const WRITES: [&str; 4] = [
+pub const WRITES: [&str; 8] = [
     "RegisterScalableTarget",
     "PutScalingPolicy",
     "DeleteScalingPolicy",
     "DeregisterScalableTarget",
+    "PutMetricAlarm",
+    "DeleteAlarms",
+    "TagResource",
+    "AddTags",
 ];
 
 /// The scaletag repository (this crate lives in its `testkit/`).
@@ -385,11 +390,17 @@ fn proxy_connection(
     let mut reader = BufReader::new(stream);
     while let Ok(Some(req)) = http::read_request(&mut reader) {
         let started = Instant::now();
-        let op = req
-            .header("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("?")
-            .to_string();
+        // awsJson names the operation in X-Amz-Target; Smithy RPC v2 CBOR (CloudWatch) in
+        // the path's last segment.
+        let cbor = req.header("smithy-protocol") == Some("rpc-v2-cbor");
+        let op = if cbor {
+            req.path.rsplit('/').next().unwrap_or("?").to_string()
+        } else {
+            req.header("x-amz-target")
+                .and_then(|t| t.rsplit('.').next())
+                .unwrap_or("?")
+                .to_string()
+        };
         std::thread::sleep(latency);
         let aas = req
             .header("x-amz-target")
@@ -397,6 +408,9 @@ fn proxy_connection(
         // Decide under the lock (the schedule is seeded), act outside it.
         let fault = faults.lock().expect("faults").pick(&op, aas, &req.body);
         let error = |status: u16, code: &str, message: &str| {
+            if cbor {
+                return Ok(cbor_error(status, code, message));
+            }
             Ok((
                 status,
                 vec![(
@@ -441,7 +455,11 @@ fn proxy_connection(
         let ended = Instant::now();
         log.lock().expect("log").push(Call {
             op,
-            body: serde_json::from_slice(&req.body).unwrap_or(Value::Null),
+            body: if cbor {
+                json!({ "cbor_bytes": req.body.len() })
+            } else {
+                serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+            },
             started,
             ended,
             status,
@@ -450,6 +468,45 @@ fn proxy_connection(
             return;
         }
     }
+}
+
+/// An error as a Smithy RPC v2 CBOR service answers it, for CloudWatch (awsQueryCompatible:
+/// the SDK reads the query error code from `x-amzn-query-error`). CloudWatch's codes differ
+/// from the JSON services': its throttling code is `Throttling`.
+fn cbor_error(status: u16, code: &str, message: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let code = match code {
+        "ThrottlingException" => "Throttling",
+        "InternalServiceException" | "InternalFailure" => "InternalServiceError",
+        other => other,
+    };
+    fn text(out: &mut Vec<u8>, s: &str) {
+        let n = s.len();
+        match n {
+            0..=23 => out.push(0x60 | n as u8),
+            24..=255 => out.extend([0x78, n as u8]),
+            _ => out.extend([0x79, (n >> 8) as u8, n as u8]),
+        }
+        out.extend(s.as_bytes());
+    }
+    let mut body = vec![0xa2];
+    text(&mut body, "__type");
+    text(&mut body, &format!("com.amazonaws.cloudwatch#{code}"));
+    text(&mut body, "message");
+    text(&mut body, message);
+    let sender = if status >= 500 { "Receiver" } else { "Sender" };
+    let headers = [
+        ("Content-Type", "application/cbor".to_string()),
+        ("smithy-protocol", "rpc-v2-cbor".to_string()),
+        ("x-amzn-query-error", format!("{code};{sender}")),
+    ];
+    (
+        status,
+        headers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        body,
+    )
 }
 
 type Outcome = Result<Value, Value>;
