@@ -468,6 +468,32 @@ mod tests {
                 Fail,
             ),
             (Op::DescribeEndpoint, service("", "", 503), Retry),
+            // CloudWatch (the wake alarm): its throttling code, a missing alarm on delete, a
+            // missing IC on describe, and a refused alarm action.
+            (
+                Op::PutMetricAlarm,
+                service("Throttling", "Rate exceeded", 400),
+                Retry,
+            ),
+            (
+                Op::DeleteAlarms,
+                service("ResourceNotFound", "gone", 404),
+                NotFound,
+            ),
+            (
+                Op::DescribeInferenceComponent,
+                service(
+                    "ValidationException",
+                    "Could not find inference component",
+                    400,
+                ),
+                NotFound,
+            ),
+            (
+                Op::PutMetricAlarm,
+                service("ValidationError", "Invalid alarm action", 400),
+                Fail,
+            ),
             (
                 Op::DescribeEndpoint,
                 Fault::Transport("reset".into()),

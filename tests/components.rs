@@ -55,8 +55,25 @@ fn in_service(h: &Harness, endpoint: &str, ic: &str, tags: &[(&str, &str)]) -> S
 fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
     let h = Harness::start_with_latency(&[], LATENCY);
     let arn = in_service(&h, "ic-ep-1", "ic-one", &[(TEMPLATE, "ic-concurrency")]);
+    let seen = h.function.logs().len();
     let out = ok(h.invoke(&api_call("ic-created.cloudtrail.json", "ic-one", &arn)));
     assert_eq!(out["outcome"], "applied", "{out}");
+    // Its metrics record names the trigger and the IC, as properties.
+    std::thread::sleep(Duration::from_millis(100));
+    let records: Vec<Value> = h.function.logs()[seen..]
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert_eq!(record["trigger"], "api-call");
+    assert_eq!(record["inference_component"], "ic-one");
+    assert_eq!(record["endpoint"], "ic-ep-1");
+    assert_eq!(
+        (record["Applied"].as_f64(), record["Writes"].as_f64()),
+        (Some(1.0), Some(2.0))
+    );
     assert_eq!(out["inference_component"], "ic-one");
     assert_eq!(out["endpoint"], "ic-ep-1");
     assert_eq!(writes(&h), ["RegisterScalableTarget", "PutScalingPolicy"]);
@@ -81,6 +98,9 @@ fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
     assert_eq!(again["outcome"], "unchanged", "{again}");
     assert!(writes(&h).is_empty(), "{:?}", h.proxy.ops());
     assert_eq!(h.proxy.depth(), 2, "{}", h.proxy.timeline());
+    // DescribeInferenceComponent ∥ ListTags, then the target, policies, scheduled actions and
+    // scaletag's alarm: six reads.
+    assert_eq!(h.proxy.calls().len(), 6, "{:?}", h.proxy.ops());
 }
 
 #[test]
