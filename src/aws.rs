@@ -248,6 +248,37 @@ impl Aws {
         .await
     }
 
+    /// Sets one tag on a SageMaker resource (scaletag's status tag).
+    pub async fn add_tag(
+        &self,
+        arn: &str,
+        key: &str,
+        value: &str,
+        dl: &Deadline,
+    ) -> Result<(), AwsError> {
+        call(Op::AddTags, arn, dl, || {
+            self.sagemaker
+                .add_tags()
+                .resource_arn(arn)
+                .tags(
+                    sagemaker::types::Tag::builder()
+                        .key(key)
+                        .value(value)
+                        .build(),
+                )
+                .send()
+        })
+        .await?;
+        tracing::info!(
+            write = "AddTags",
+            resource_arn = arn,
+            key,
+            value,
+            "aws write"
+        );
+        Ok(())
+    }
+
     /// Every scalable target on these resource ids, 50 ids a call (the API's limit).
     pub async fn describe_targets(
         &self,

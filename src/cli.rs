@@ -17,7 +17,9 @@ use crate::decision::{Decision, Intent};
 use crate::desire::Settings;
 use crate::outcome::Verdict;
 use crate::reconcile::{self, App, Failure, Target};
-use crate::reconcile_component::{GONE as GONE_COMPONENT, reconcile_component};
+use crate::reconcile_component::{
+    GONE as GONE_COMPONENT, reconcile_component, reconcile_component_reporting,
+};
 use crate::render::{self, Style};
 use crate::retry::{AwsError, Deadline, ENDPOINT_BUDGET};
 use crate::sweep;
@@ -40,6 +42,7 @@ use crate::sweep;
         scaletag plan churn-model --tags autoscaling:template=responsive autoscaling:max-capacity=12\n  \
         scaletag detach churn-model    # before an UpdateEndpoint that changes an instance type\n  \
         scaletag sweep --dry-run\n  \
+        scaletag status            # what scaletag last did, and would do now, everywhere\n  \
         scaletag check --catalog templates.json template.yaml"
 )]
 pub struct Cli {
@@ -137,6 +140,15 @@ pub enum Command {
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
         concurrency: u16,
     },
+    /// What scaletag last did and what it would do now, for one endpoint or inference
+    /// component, or (without a name) for every one of the account and region: the status tag,
+    /// the writes a reconcile would make, and the problems. Reads only.
+    Status {
+        /// An endpoint or inference component name [default: all of them].
+        name: Option<String>,
+        #[command(flatten)]
+        kind: Kind,
+    },
     /// Validate offline, with no AWS access: the catalog, a tag set, and the tags of every
     /// AWS::SageMaker::Endpoint in CloudFormation/SAM templates. Exit 1 on any problem.
     Check {
@@ -214,6 +226,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             dry_run,
             concurrency,
         } => sweep(&cli, *dry_run, usize::from(*concurrency), json, style).await,
+        Command::Status { name, kind } => status(&cli, name.as_deref(), *kind, json, style).await,
         Command::Check { tags, templates } => Ok(check(&cli, tags, templates, json, style)),
     };
     result.unwrap_or_else(|e| {
@@ -244,6 +257,7 @@ fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
                 .clone()
                 .or_else(|| std::env::var(k).ok()),
             "POLICY_TEMPLATES" => file.clone().or_else(|| std::env::var(k).ok()),
+            "STATUS_TAG" => std::env::var(k).ok(),
             _ => None,
         },
         &catalog_source(cli),
@@ -440,6 +454,59 @@ async fn sweep(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `status`: a dry run that also reports each resource's status tag. Exit 1 when AWS failed
+/// (the answer is incomplete); problems in tags are findings, not failures of the command.
+async fn status(
+    cli: &Cli,
+    name: Option<&str>,
+    kind: Kind,
+    json: bool,
+    style: Style,
+) -> Result<ExitCode, CliError> {
+    let app = app(cli).await?;
+    let report = match name {
+        None => {
+            let options = sweep::Options {
+                concurrency: 4,
+                dry_run: true,
+            };
+            let whole_day = Deadline::after(Duration::from_secs(24 * 3600));
+            sweep::sweep(&app, &options, &whole_day, &|_, _| ()).await?
+        }
+        Some(name) => {
+            let dl = Deadline::after(ENDPOINT_BUDGET);
+            let entry = status_of(&app, name, kind, &dl).await;
+            let mut counts = std::collections::BTreeMap::new();
+            counts.insert(entry.result.as_str(), 1);
+            crate::outcome::Report {
+                dry_run: true,
+                endpoints: usize::from(entry.inference_component.is_none()),
+                inference_components: usize::from(entry.inference_component.is_some()),
+                counts,
+                results: vec![entry],
+                not_reached: Vec::new(),
+            }
+        }
+    };
+    emit(json, &report, |r| render::status_text(r, style));
+    let failed = report.results.iter().any(|e| e.result == Verdict::Failed);
+    Ok(ExitCode::from(u8::from(failed)))
+}
+
+/// One resource's line of `status`: an endpoint of that name, else an inference component.
+async fn status_of(app: &App, name: &str, kind: Kind, dl: &Deadline) -> crate::outcome::Entry {
+    let intent = Intent::FromTags;
+    if !kind.inference_component {
+        let attempt = reconcile::reconcile_reporting(app, target(name), intent, true, dl).await;
+        let gone = matches!(&attempt.result, Ok(r) if matches!(&r.decision, Decision::Skip(o) if o.reason.as_deref() == Some(reconcile::GONE)));
+        if !gone || kind.endpoint_only {
+            return sweep::entry(name, true, attempt, true);
+        }
+    }
+    let attempt = reconcile_component_reporting(app, target(name), intent, true, dl).await;
+    sweep::entry(name, false, attempt, true)
 }
 
 /// `check`: offline validation of the catalog, a tag set and templates.

@@ -13,7 +13,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Reads `TAG_PREFIX`, `POLICY_TEMPLATES` and `MAX_CAPACITY_LIMIT` through `var`.
+/// Reads `TAG_PREFIX`, `POLICY_TEMPLATES`, `MAX_CAPACITY_LIMIT` and `STATUS_TAG` through `var`.
 pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(Catalog, Settings), ConfigError> {
     load(var, "POLICY_TEMPLATES")
 }
@@ -34,12 +34,22 @@ pub fn load(
                 .map_err(|m| ConfigError::Invalid(format!("MAX_CAPACITY_LIMIT `{v}` {m}")))?,
         ),
     };
+    let status_tag = match var("STATUS_TAG").as_deref().map(str::trim) {
+        None | Some("") | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(ConfigError::Invalid(format!(
+                "STATUS_TAG `{other}` must be `on` or `off`"
+            )));
+        }
+    };
     let catalog = Catalog::load(var("POLICY_TEMPLATES").as_deref(), catalog_source)?;
     Ok((
         catalog,
         Settings {
             tag_prefix,
             max_capacity_limit,
+            status_tag,
         },
     ))
 }

@@ -35,6 +35,8 @@ pub enum VariantKind {
 pub struct Settings {
     pub tag_prefix: String,
     pub max_capacity_limit: Option<i32>,
+    /// Whether the result is written back as the `P:status` tag (`STATUS_TAG`, on by default).
+    pub status_tag: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
         Settings {
             tag_prefix: "autoscaling".into(),
             max_capacity_limit: None,
+            status_tag: true,
         }
     }
 }

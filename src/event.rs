@@ -31,6 +31,12 @@ pub enum Trigger {
     Sweep,
     /// A SageMaker API call that may change an inference component's scaling.
     ComponentCall(ComponentCall),
+    /// Tags added to or deleted from an endpoint (`AddTags`/`DeleteTags`): its ARN, which
+    /// lowercases the name.
+    EndpointTagged {
+        event_name: String,
+        arn: String,
+    },
     /// A call scaletag does not act on (a failed call, another resource): why.
     Ignored(String),
     /// Inference components to look at again (SQS messages from the re-check queue).
@@ -154,16 +160,23 @@ fn api_call(payload: &Value) -> Result<Trigger, EventError> {
             }))
         }
         "AddTags" | "DeleteTags" => {
-            match params.resource_arn.as_deref().and_then(component_arn_name) {
-                Some(_) => Ok(Trigger::ComponentCall(ComponentCall {
+            let arn = params.resource_arn.unwrap_or_default();
+            if component_arn_name(&arn).is_some() {
+                Ok(Trigger::ComponentCall(ComponentCall {
                     event_name: call.event_name,
                     name: None,
-                    arn: params.resource_arn,
-                })),
-                None => Ok(Trigger::Ignored(format!(
-                    "{} on a resource that is not an inference component",
+                    arn: Some(arn),
+                }))
+            } else if endpoint_arn_name(&arn).is_some() {
+                Ok(Trigger::EndpointTagged {
+                    event_name: call.event_name,
+                    arn,
+                })
+            } else {
+                Ok(Trigger::Ignored(format!(
+                    "{} on a resource that is neither an endpoint nor an inference component",
                     call.event_name
-                ))),
+                )))
             }
         }
         other => Ok(Trigger::Ignored(format!(
@@ -175,10 +188,19 @@ fn api_call(payload: &Value) -> Result<Trigger, EventError> {
 
 /// The name part of an inference component's ARN, as the ARN spells it (lowercased).
 pub fn component_arn_name(arn: &str) -> Option<&str> {
+    sagemaker_arn_name(arn, ":inference-component/")
+}
+
+/// The name part of an endpoint's ARN, as the ARN spells it (lowercased).
+pub fn endpoint_arn_name(arn: &str) -> Option<&str> {
+    sagemaker_arn_name(arn, ":endpoint/")
+}
+
+fn sagemaker_arn_name<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
     if !arn.starts_with("arn:") || arn.split(':').nth(2) != Some("sagemaker") {
         return None;
     }
-    arn.rsplit_once(":inference-component/")
+    arn.rsplit_once(kind)
         .map(|(_, n)| n)
         .filter(|n| is_endpoint_name(n))
 }
@@ -424,8 +446,12 @@ mod tests {
         assert!(why.contains("failed (ValidationException)"), "{why}");
         let mut v = cloudtrail("tags");
         v["detail"]["requestParameters"]["resourceArn"] =
-            json!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/other");
+            json!("arn:aws:sagemaker:us-east-1:123456789012:model/other");
         assert!(matches!(decode(&v), Ok(Trigger::Ignored(_))));
+        // Tags on an endpoint: the endpoint, by its ARN.
+        v["detail"]["requestParameters"]["resourceArn"] =
+            json!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn");
+        assert!(matches!(decode(&v), Ok(Trigger::EndpointTagged { .. })));
         let mut v = cloudtrail("created");
         v["detail"]["requestParameters"]["inferenceComponentName"] = json!("bad/name");
         assert!(matches!(decode(&v), Err(EventError::BadApiCall(_))));

@@ -88,12 +88,45 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
             let dl = dl.within(sweep::ENDPOINT_BUDGET);
             component_call(app, &call, &dl).await
         }
+        Trigger::EndpointTagged { event_name, arn } => {
+            let dl = dl.within(sweep::ENDPOINT_BUDGET);
+            endpoint_tagged(app, &event_name, &arn, &dl).await
+        }
         Trigger::Ignored(reason) => Ok(Response::Ignored {
             outcome: "skipped",
             reason,
         }),
         Trigger::Recheck(batch) => Ok(Response::Recheck(recheck(app, batch, dl).await)),
     }
+}
+
+/// Tags edited on an endpoint: it is reconciled at once, not at the next sweep. The ARN
+/// lowercases the name, so the endpoint is found among the InService ones.
+async fn endpoint_tagged(
+    app: &App,
+    event_name: &str,
+    arn: &str,
+    dl: &Deadline,
+) -> Result<Response, Failure> {
+    let endpoints = app.aws.list_in_service_endpoints(dl).await?;
+    let Some((name, true_arn)) = endpoints
+        .into_iter()
+        .find(|(_, a)| a.eq_ignore_ascii_case(arn))
+    else {
+        return Ok(Response::Ignored {
+            outcome: "skipped",
+            reason: format!("{event_name}: no InService endpoint has the ARN {arn}"),
+        });
+    };
+    let target = Target {
+        name: &name,
+        arn_hint: Some(&true_arn),
+    };
+    let done = reconcile::reconcile(app, target, Intent::FromTags, false, dl).await?;
+    Ok(Response::Endpoint(EndpointResponse {
+        outcome: done.outcome,
+        inference_components: Vec::new(),
+    }))
 }
 
 /// An API call on an IC: the IC, named by the call or found by its ARN.

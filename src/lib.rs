@@ -15,6 +15,10 @@
 //! that is not opted in costs no AAS call; and a decision that depends on who registered a
 //! target sends the shell back for that target's tags before deciding again.
 
+// The handler's future nests every stage of a reconcile (and the sweep's); computing its
+// layout goes deeper than rustc's default query depth on a fresh build.
+#![recursion_limit = "256"]
+
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "aws")]
@@ -41,6 +45,7 @@ pub mod reconcile_component;
 pub mod render;
 #[cfg(feature = "aws")]
 pub mod retry;
+pub mod status;
 #[cfg(feature = "aws")]
 pub mod sweep;
 pub mod tags;

@@ -320,6 +320,7 @@ mod tests {
             endpoint: e.into(),
             inference_component: None,
             result,
+            status: None,
             writes: 0,
             reason: None,
             warnings: Vec::new(),

@@ -171,6 +171,9 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference_component: Option<String>,
     pub result: Verdict,
+    /// The status tag the resource carried when it was read: what scaletag last did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Writes made (or, in a dry run, that would be).
     pub writes: usize,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,7 @@
 
 use std::pin::pin;
 
-use futures_util::future::{Either, join_all, select, try_join_all, try_join4};
+use futures_util::future::{Either, join, join_all, select, try_join_all, try_join4};
 
 use crate::aws::{Aws, Described};
 use crate::catalog::Catalog;
@@ -20,6 +20,7 @@ use crate::diff::{self, Current};
 use crate::event::EventError;
 use crate::outcome::{Adoption, Outcome};
 use crate::retry::{AwsError, Deadline};
+use crate::status::{self, Spot};
 
 /// Everything an invocation needs, built once per process.
 pub struct App {
@@ -101,6 +102,15 @@ fn partial_message(
 }
 
 impl Failure {
+    /// The AWS operation that failed, for the status tag; `None` when AWS did not fail.
+    pub fn failed_op(&self) -> Option<&'static str> {
+        match self {
+            Failure::Aws(e) => Some(e.op),
+            Failure::Partial { errors, .. } => errors.first().map(|e| e.op),
+            _ => None,
+        }
+    }
+
     /// The `errorType` Lambda reports, so alarms and the OnFailure destination can tell
     /// bad input from AWS trouble.
     pub fn error_type(&self) -> &'static str {
@@ -142,13 +152,135 @@ pub async fn reconcile(
     dry_run: bool,
     dl: &Deadline,
 ) -> Result<Reconciled, Failure> {
-    let decision = prepare(app, target, intent, dl).await?;
+    reconcile_reporting(app, target, intent, dry_run, dl)
+        .await
+        .result
+}
+
+/// A reconcile's result, and the status tag the resource carried before it (what scaletag
+/// last did), for `scaletag status` and the sweep's report.
+pub struct Attempt {
+    pub result: Result<Reconciled, Failure>,
+    pub last_status: Option<String>,
+}
+
+/// [`reconcile`], reporting the status tag the resource carried too.
+pub async fn reconcile_reporting(
+    app: &App,
+    target: Target<'_>,
+    intent: Intent<'_>,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    let mut spot = None;
+    let decided = prepare(app, target, intent, dl, &mut spot).await;
+    attempt(app, decided, spot, dry_run, dl).await
+}
+
+/// [`finish`], with the status the resource carried before.
+pub(crate) async fn attempt(
+    app: &App,
+    decided: Result<Decision, Failure>,
+    spot: Option<Spot>,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    let last_status = spot.as_ref().and_then(|s| s.current.clone());
+    Attempt {
+        result: finish(app, decided, spot, dry_run, dl).await,
+        last_status,
+    }
+}
+
+/// Carries out a decision (unless `dry_run`) and writes the status tag where one is due: in
+/// parallel with the writes, so a first attach takes no extra round trip, and corrected only
+/// when a write fails. `spot` is where the status goes, known once the resource's own tags were
+/// read; a status write that fails is a warning, never the invocation's failure.
+pub(crate) async fn finish(
+    app: &App,
+    decided: Result<Decision, Failure>,
+    spot: Option<Spot>,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Result<Reconciled, Failure> {
+    let spot = spot.filter(|_| app.settings.status_tag && !dry_run);
+    let decision = match decided {
+        Ok(decision) => decision,
+        Err(failure) => {
+            if let Some(spot) = &spot {
+                let value = match &failure {
+                    Failure::Rejected(r) => Some(status::of_rejection(r)),
+                    other => other.failed_op().map(status::of_failure),
+                };
+                write_status(app, spot, spot.write(value), dl).await;
+            }
+            return Err(failure);
+        }
+    };
     let outcome = match &decision {
-        Decision::Skip(outcome) => outcome.clone(),
+        // Read and not opted in (a skip before the tags are read leaves no spot).
+        Decision::Skip(outcome) => {
+            if let Some(s) = &spot
+                && let Some(warning) = write_status(app, s, s.write_unmanaged(), dl).await
+            {
+                let mut outcome = outcome.clone();
+                outcome.warnings.push(warning);
+                return Ok(Reconciled { decision, outcome });
+            }
+            outcome.clone()
+        }
         Decision::Ready(changes) if dry_run => changes.outcome(),
-        Decision::Ready(changes) => execute(app, changes, dl).await?,
+        Decision::Ready(changes) => {
+            let hoped = spot
+                .as_ref()
+                .and_then(|s| s.write(Some(status::of_changes(changes))));
+            let status_write = async {
+                match &spot {
+                    Some(s) => write_status(app, s, hoped.clone(), dl).await,
+                    None => None,
+                }
+            };
+            let (done, warning) = join(execute(app, changes, dl), status_write).await;
+            match done {
+                Ok(mut outcome) => {
+                    outcome.warnings.extend(warning);
+                    outcome
+                }
+                Err(failure) => {
+                    if let (Some(s), Some(op)) = (&spot, failure.failed_op()) {
+                        let written = Spot {
+                            current: hoped.or(s.current.clone()),
+                            ..s.clone()
+                        };
+                        let value = written.write(Some(status::of_failure(op)));
+                        write_status(app, &written, value, dl).await;
+                    }
+                    return Err(failure);
+                }
+            }
+        }
     };
     Ok(Reconciled { decision, outcome })
+}
+
+/// Writes `value` as the status tag, when there is one to write; a warning when AWS refuses.
+async fn write_status(
+    app: &App,
+    spot: &Spot,
+    value: Option<String>,
+    dl: &Deadline,
+) -> Option<String> {
+    let value = value?;
+    let key = status::key(&app.settings.tag_prefix);
+    match app.aws.add_tag(&spot.arn, &key, &value, dl).await {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::warn!(resource_arn = spot.arn.as_str(), error = %e, "status tag not written");
+            Some(format!(
+                "the status tag `{key}` = `{value}` was not written: {e}"
+            ))
+        }
+    }
 }
 
 /// A future raced against another: still running, or already finished.
@@ -163,11 +295,15 @@ async fn prepare(
     target: Target<'_>,
     intent: Intent<'_>,
     dl: &Deadline,
+    spot: &mut Option<Spot>,
 ) -> Result<Decision, Failure> {
     let (described, tags) = match read_endpoint(app, target, intent, dl).await? {
         Ok(found) => found,
         Err(skip) => return Ok(Decision::Skip(skip)),
     };
+    if matches!(intent, Intent::FromTags) {
+        *spot = Some(Spot::of(&described.arn, &tags, &app.settings.tag_prefix));
+    }
     // The variants, before their instance types are read.
     let early = described.endpoint_facts(&Default::default());
     if let Some(skip) = decision::not_opted_in(&early, &tags, intent, &app.catalog, &app.settings) {

@@ -11,8 +11,11 @@ use crate::component::{self, ComponentFacts, ComponentReading};
 use crate::decision::{Decision, Intent};
 use crate::diff::Current;
 use crate::outcome::Outcome;
-use crate::reconcile::{App, Failure, Reconciled, Target, decide_knowing_owners, execute};
+use crate::reconcile::{
+    App, Attempt, Failure, Reconciled, Target, attempt, decide_knowing_owners, finish,
+};
 use crate::retry::{AwsError, Deadline};
+use crate::status::Spot;
 
 /// The reason of an IC that is not there.
 pub const GONE: &str = "inference component no longer exists";
@@ -39,12 +42,40 @@ pub async fn reconcile_component(
     dry_run: bool,
     dl: &Deadline,
 ) -> Result<ComponentReconciled, Failure> {
-    let (decision, settling) = prepare(app, target, intent, dl).await?;
-    let outcome = carry_out(app, &decision, dry_run, dl).await?;
+    let (attempt, settling) = settle(app, target, intent, dry_run, dl).await;
     Ok(ComponentReconciled {
-        reconciled: Reconciled { decision, outcome },
+        reconciled: attempt.result?,
         settling,
     })
+}
+
+/// [`reconcile_component`], reporting the status tag the IC carried too.
+pub async fn reconcile_component_reporting(
+    app: &App,
+    target: Target<'_>,
+    intent: Intent<'_>,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    settle(app, target, intent, dry_run, dl).await.0
+}
+
+async fn settle(
+    app: &App,
+    target: Target<'_>,
+    intent: Intent<'_>,
+    dry_run: bool,
+    dl: &Deadline,
+) -> (Attempt, bool) {
+    let mut spot = None;
+    let mut settling = false;
+    let decided = prepare(app, target, intent, dl, &mut spot)
+        .await
+        .map(|(decision, s)| {
+            settling = s;
+            decision
+        });
+    (attempt(app, decided, spot, dry_run, dl).await, settling)
 }
 
 /// Removes what scaletag made for an IC that no longer exists: its alarm, and its target
@@ -62,22 +93,9 @@ pub async fn clean_up(
         status: "Deleted".into(),
         min_instances: None,
     };
-    let decision = decide_on_reads(app, facts, Vec::new(), Intent::Detach, dl).await?;
-    let outcome = carry_out(app, &decision, dry_run, dl).await?;
-    Ok(Reconciled { decision, outcome })
-}
-
-async fn carry_out(
-    app: &App,
-    decision: &Decision,
-    dry_run: bool,
-    dl: &Deadline,
-) -> Result<Outcome, Failure> {
-    Ok(match decision {
-        Decision::Skip(outcome) => outcome.clone(),
-        Decision::Ready(changes) if dry_run => changes.outcome(),
-        Decision::Ready(changes) => execute(app, changes, dl).await?,
-    })
+    // Gone: nowhere to write a status.
+    let decided = decide_on_reads(app, facts, Vec::new(), Intent::Detach, dl).await;
+    finish(app, decided, None, dry_run, dl).await
 }
 
 async fn prepare(
@@ -85,6 +103,7 @@ async fn prepare(
     target: Target<'_>,
     intent: Intent<'_>,
     dl: &Deadline,
+    spot: &mut Option<Spot>,
 ) -> Result<(Decision, bool), Failure> {
     let aws = &app.aws;
     let hint = target
@@ -133,6 +152,9 @@ async fn prepare(
     let Some(tags) = tags else {
         return gone(&facts.endpoint);
     };
+    if matches!(intent, Intent::FromTags) {
+        *spot = Some(Spot::of(&described.arn, &tags, &app.settings.tag_prefix));
+    }
     if let Some(skip) = component::not_opted_in(&facts, &tags, intent, &app.catalog, &app.settings)
     {
         return Ok((Decision::Skip(skip), false));

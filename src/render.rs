@@ -250,54 +250,115 @@ fn summary(action: &Action) -> String {
 
 /// `sweep`: one row per endpoint, then the counts.
 pub fn sweep_text(r: &Report, s: Style) -> String {
-    // An inference component's row reads `endpoint/component`.
-    let header = ["ENDPOINT", "RESULT", "WRITES", "REASON"];
-    let rows: Vec<[String; 4]> = r
+    let rows = r
         .results
         .iter()
         .map(|e| {
-            let reason = e
-                .reason
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            [
-                match &e.inference_component {
-                    Some(c) if e.endpoint.is_empty() => format!("(ic) {c}"),
-                    Some(c) => format!("{}/{c}", e.endpoint),
-                    None => e.endpoint.clone(),
-                },
+            vec![
+                row_name(e),
                 e.result.as_str().to_string(),
                 e.writes.to_string(),
-                reason,
+                first_line(e.reason.as_deref()),
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..3)
+    let mut out = table(&["ENDPOINT", "RESULT", "WRITES", "REASON"], rows, r, s);
+    out.push('\n');
+    out.push_str(&sweep_summary(r));
+    out
+}
+
+/// `status`: per endpoint and inference component, the status tag (what scaletag last did),
+/// what a reconcile would do now, and why.
+pub fn status_text(r: &Report, s: Style) -> String {
+    let rows = r
+        .results
+        .iter()
+        .map(|e| {
+            let now = match e.result {
+                Verdict::WouldApply | Verdict::Applied => "would-apply",
+                Verdict::WouldDetach | Verdict::Detached => "would-detach",
+                other => other.as_str(),
+            };
+            vec![
+                row_name(e),
+                e.status.clone().unwrap_or_else(|| "-".into()),
+                now.to_string(),
+                e.writes.to_string(),
+                first_line(
+                    e.reason
+                        .as_deref()
+                        .or(e.warnings.first().map(String::as_str)),
+                ),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["ENDPOINT", "STATUS", "NOW", "PENDING", "REASON"],
+        rows,
+        r,
+        s,
+    );
+    if r.results.is_empty() {
+        out.push_str("no endpoint or inference component\n");
+    }
+    out
+}
+
+/// An inference component's row reads `endpoint/component`.
+fn row_name(e: &crate::outcome::Entry) -> String {
+    match &e.inference_component {
+        Some(c) if e.endpoint.is_empty() => format!("(ic) {c}"),
+        Some(c) => format!("{}/{c}", e.endpoint),
+        None => e.endpoint.clone(),
+    }
+}
+
+fn first_line(text: Option<&str>) -> String {
+    text.unwrap_or("").lines().next().unwrap_or("").to_string()
+}
+
+/// Columns aligned; numbers right-aligned; the verdict column (`NOW`/`RESULT`, where the
+/// entry's verdict shows) coloured by it; the last column as it is.
+fn table(header: &[&str], rows: Vec<Vec<String>>, r: &Report, s: Style) -> String {
+    let last = header.len() - 1;
+    let widths: Vec<usize> = (0..last)
         .map(|i| {
             rows.iter()
-                .map(|r| r[i].chars().count())
+                .map(|row| row[i].chars().count())
                 .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let line = |cells: [&str; 4], color: &dyn Fn(&str) -> String| {
-        format!(
-            "{:w0$}  {}{}  {:>w2$}  {}\n",
-            cells[0],
-            color(cells[1]),
-            " ".repeat(widths[1].saturating_sub(cells[1].chars().count())),
-            cells[2],
-            cells[3],
-            w0 = widths[0],
-            w2 = widths[2]
-        )
+    let numeric = |i: usize| matches!(header[i], "WRITES" | "PENDING");
+    let verdict = |i: usize| matches!(header[i], "RESULT" | "NOW");
+    let line = |cells: &[String], color: &dyn Fn(&str) -> String| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(
+                widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(cell.chars().count()),
+            );
+            let text = if verdict(i) {
+                color(cell)
+            } else {
+                cell.clone()
+            };
+            match i {
+                _ if i == last => out.push_str(cell),
+                _ if numeric(i) => out.push_str(&format!("{pad}{text}  ")),
+                _ => out.push_str(&format!("{text}{pad}  ")),
+            }
+        }
+        out.push('\n');
+        out
     };
-    let mut out = s.bold(&line(header, &|c| c.to_string()));
+    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = s.bold(&line(&head, &|c| c.to_string()));
     for (row, e) in rows.iter().zip(&r.results) {
         let color = |c: &str| match e.result {
             Verdict::Applied | Verdict::WouldApply => s.green(c),
@@ -305,10 +366,8 @@ pub fn sweep_text(r: &Report, s: Style) -> String {
             Verdict::Rejected | Verdict::Failed => s.red(c),
             Verdict::Unchanged | Verdict::Skipped => c.to_string(),
         };
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]], &color));
+        out.push_str(&line(row, &color));
     }
-    out.push('\n');
-    out.push_str(&sweep_summary(r));
     out
 }
 
@@ -389,6 +448,7 @@ mod tests {
             endpoint: endpoint.into(),
             inference_component: None,
             result,
+            status: None,
             writes,
             reason: reason.map(str::to_string),
             warnings: Vec::new(),

@@ -33,6 +33,7 @@ pub enum Op {
     PutMetricAlarm,
     DeleteAlarms,
     SendMessage,
+    AddTags,
 }
 
 impl Op {
@@ -57,6 +58,7 @@ impl Op {
             Op::PutMetricAlarm => "PutMetricAlarm",
             Op::DeleteAlarms => "DeleteAlarms",
             Op::SendMessage => "SendMessage",
+            Op::AddTags => "AddTags",
         }
     }
 }

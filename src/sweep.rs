@@ -15,7 +15,7 @@ use futures_util::stream;
 use crate::decision::{Decision, Intent};
 use crate::outcome::{Entry, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
-use crate::reconcile_component::{clean_up, reconcile_component};
+use crate::reconcile_component::{clean_up, reconcile_component_reporting};
 use crate::retry::{AwsError, Deadline};
 use crate::wake;
 
@@ -148,29 +148,42 @@ pub async fn sweep(
 }
 
 async fn one(app: &App, work: &Work, dry_run: bool, dl: &Deadline) -> Entry {
-    let done = match work {
+    let attempt = match work {
         Work::Endpoint { name, arn } => {
             let target = Target {
                 name,
                 arn_hint: Some(arn),
             };
-            reconcile::reconcile(app, target, Intent::FromTags, dry_run, dl).await
+            reconcile::reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await
         }
         Work::Component { name, arn } => {
             let target = Target {
                 name,
                 arn_hint: Some(arn),
             };
-            reconcile_component(app, target, Intent::FromTags, dry_run, dl)
-                .await
-                .map(|r| r.reconciled)
+            reconcile_component_reporting(app, target, Intent::FromTags, dry_run, dl).await
         }
-        Work::Gone { name } => clean_up(app, name, dry_run, dl).await,
+        Work::Gone { name } => reconcile::Attempt {
+            result: clean_up(app, name, dry_run, dl).await,
+            last_status: None,
+        },
     };
-    let (endpoint, component) = match (work, &done) {
-        (Work::Endpoint { name, .. }, _) => (name.clone(), None),
-        (_, Ok(r)) => (r.outcome.endpoint.clone(), Some(work.name().to_string())),
-        (_, Err(_)) => (String::new(), Some(work.name().to_string())),
+    entry(
+        work.name(),
+        matches!(work, Work::Endpoint { .. }),
+        attempt,
+        dry_run,
+    )
+}
+
+/// One line of the report from what a reconcile did (or, in a dry run, would do).
+pub fn entry(name: &str, is_endpoint: bool, attempt: reconcile::Attempt, dry_run: bool) -> Entry {
+    let done = attempt.result;
+    let (endpoint, component) = match (is_endpoint, &done) {
+        (true, _) => (name.to_string(), None),
+        (false, Ok(r)) => (r.outcome.endpoint.clone(), Some(name.to_string())),
+        (false, Err(Failure::Rejected(r))) => (r.endpoint.clone(), Some(name.to_string())),
+        (false, Err(_)) => (String::new(), Some(name.to_string())),
     };
     let (result, writes, reason, warnings) = match done {
         Ok(r) => {
@@ -194,6 +207,7 @@ async fn one(app: &App, work: &Work, dry_run: bool, dl: &Deadline) -> Entry {
         endpoint,
         inference_component: component,
         result,
+        status: attempt.last_status,
         writes,
         reason,
         warnings,

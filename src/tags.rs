@@ -122,6 +122,10 @@ pub fn parse<'a>(
         let Some(rest) = key.strip_prefix(&lead) else {
             continue;
         };
+        // scaletag's own status tag: written by it, never an instruction to it.
+        if rest == crate::status::SETTING {
+            continue;
+        }
         if !seen.insert(key) {
             problems.push(Problem::tag(key, value, "this tag appears more than once"));
             continue;

@@ -127,8 +127,20 @@ fn empty_aas_reads() -> Vec<Rule> {
     ]
 }
 
+/// The status tag scaletag writes back, whatever its value (each value is a rule of its own
+/// where a test looks at it).
+fn status_writes() -> Rule {
+    mock!(sm::Client::add_tags)
+        .sequence()
+        .output(|| sm::operation::add_tags::AddTagsOutput::builder().build())
+        .repeatedly()
+        .build()
+}
+
 fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
-    let sagemaker = mock_client!(sm, RuleMode::MatchAny, sagemaker, |c| c
+    let mut sagemaker = sagemaker.to_vec();
+    sagemaker.push(status_writes());
+    let sagemaker = mock_client!(sm, RuleMode::MatchAny, &sagemaker, |c| c
         .retry_config(sm::config::retry::RetryConfig::disabled()));
     let aas = mock_client!(aas, RuleMode::MatchAny, autoscaling, |c| c
         .retry_config(aas::config::retry::RetryConfig::disabled()));
@@ -243,8 +255,23 @@ async fn validation_exception_fails_at_once_with_awss_message() {
     let put = put_ok();
     let mut rules = empty_aas_reads();
     rules.extend([register.clone(), put.clone()]);
-    let app = app(&sagemaker_rules("default", VariantShape::Instances), &rules);
+    // The status tag says so, after the `ok` written alongside the writes.
+    let failed_status = mock!(sm::Client::add_tags)
+        .match_requests(|r| {
+            r.tags()
+                .iter()
+                .any(|t| t.value() == Some("failed RegisterScalableTarget"))
+        })
+        .then_output(|| sm::operation::add_tags::AddTagsOutput::builder().build());
+    let mut sm_rules = sagemaker_rules("default", VariantShape::Instances);
+    sm_rules.insert(0, failed_status.clone());
+    let app = app(&sm_rules, &rules);
     let err = run(&app, Duration::from_secs(10)).await.expect_err("fails");
+    assert_eq!(
+        failed_status.num_calls(),
+        1,
+        "the status tag names the failed call"
+    );
     let message = err.to_string();
     assert!(message.contains("RegisterScalableTarget on endpoint/ep/variant/AllTraffic failed: ValidationException (HTTP 400): Minimum capacity cannot be greater than maximum capacity"), "{message}");
     assert_eq!(err.error_type(), "scaletag.AwsError");

@@ -229,14 +229,20 @@ fn a_template_switch_aws_refuses_leaves_the_old_policy_scaling() {
     h.fx.set_tags(&arn, &[(TEMPLATE, "steady")]);
     let err = h.invoke(&event).expect_err("AWS refused the new policy");
     assert!(err["errorMessage"].as_str().unwrap().contains("refused"));
+    let scaling: Vec<String> = h.proxy.scaling_writes().into_iter().map(|c| c.op).collect();
     assert_eq!(
-        write_names(&h),
+        scaling,
         [
             "DeleteScalingPolicy",
             "PutScalingPolicy",
             "PutScalingPolicy"
         ],
         "delete, refused put, restore"
+    );
+    assert_eq!(
+        h.fx.status(&arn).as_deref(),
+        Some("failed PutScalingPolicy"),
+        "the status tag names the refused call"
     );
     let state = h.fx.state(name);
     assert_eq!(state.policy_names(), ["scaletag-default"]);
@@ -280,7 +286,13 @@ fn only_targets_scaletag_registered_are_deregistered() {
 
     h.fx.set_tags(&arn, &[(TEMPLATE, "off")]);
     let out = ok(h.invoke(&event));
-    assert_eq!(write_names(&h), ["DeleteScalingPolicy"]);
+    let mut written = write_names(&h);
+    written.sort();
+    assert_eq!(
+        written,
+        ["AddTags", "DeleteScalingPolicy"],
+        "and the status: detached"
+    );
     assert!(
         out["warnings"]
             .to_string()
@@ -302,7 +314,7 @@ fn only_targets_scaletag_registered_are_deregistered() {
     h.fx.set_tags(&arn, &[(TEMPLATE, "default")]);
     ok(h.invoke(&event));
     assert_eq!(h.fx.target_tags(&id), Some(owner_tag()));
-    let register = &h.proxy.writes()[0];
+    let register = &h.proxy.scaling_writes()[0];
     assert_eq!(register.op, "RegisterScalableTarget");
     assert_eq!(register.body["Tags"], json!({"managed-by": "scaletag"}));
 }

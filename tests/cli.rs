@@ -165,7 +165,8 @@ fn apply_reports_rejections_and_missing_endpoints_clearly() {
         err.starts_with("error: 1 problem on endpoint `cli-apply-bad`; nothing was changed"),
         "{err}"
     );
-    assert!(h.proxy.writes().is_empty());
+    // Only the status tag, which tells the rejection on the endpoint.
+    assert!(h.proxy.scaling_writes().is_empty(), "{:?}", h.proxy.ops());
     let (code, v) = cli_json(h.proxy.port, &["apply", "no-such-endpoint"]);
     assert_eq!(code, 0);
     assert_eq!(v["outcome"], "skipped");
@@ -280,6 +281,45 @@ fn check_passes_good_templates_and_locates_every_problem_in_bad_ones() {
     assert!(
         out.contains("no template named `gpu`")
             && out.contains("`autoscaling:variant:A:max-capacity` = `x`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn status_reads_the_status_tag_and_what_would_change_without_writing() {
+    let h = Harness::start(&[]);
+    let (arn, event) = h.one_variant("cli-status", &[(TEMPLATE, "default")]);
+    h.invoke(&event).expect("applied");
+    // Drift: scaletag's policy edited by hand.
+    h.fx.put_policy(
+        "endpoint/cli-status/variant/AllTraffic",
+        "scaletag-default",
+        1.0,
+    );
+    h.proxy.clear();
+    let (code, v) = cli_json(h.proxy.port, &["status", "cli-status"]);
+    assert_eq!(code, 0, "{v}");
+    let line = &v["results"][0];
+    assert_eq!(line["endpoint"], "cli-status");
+    assert_eq!(line["status"], "ok", "the tag: what scaletag last did");
+    assert_eq!(line["result"], "would-apply", "what it would do now: {v}");
+    assert_eq!(line["writes"], 1);
+    assert!(
+        h.proxy.writes().is_empty(),
+        "reads only: {:?}",
+        h.proxy.ops()
+    );
+
+    // After a rejection: the tag says so, and the problem is the reason.
+    h.fx.set_tags(&arn, &[(TEMPLATE, "defualt")]);
+    h.invoke(&event).expect_err("rejected");
+    let (code, out, _) = cli(h.proxy.port, &["status", "cli-status"]);
+    assert_eq!(code, 0, "{out}");
+    let row = out.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("cli-status")
+            && row.contains("rejected 1 problem")
+            && row.contains("no template named `defualt`"),
         "{out}"
     );
 }

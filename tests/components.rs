@@ -16,8 +16,9 @@ fn ok(r: Result<Value, Value>) -> Value {
     r.unwrap_or_else(|e| panic!("invocation failed: {e}"))
 }
 
+/// The scaling writes, in order (the status tag goes in parallel with them: see `status`).
 fn writes(h: &Harness) -> Vec<String> {
-    h.proxy.writes().into_iter().map(|c| c.op).collect()
+    h.proxy.scaling_writes().into_iter().map(|c| c.op).collect()
 }
 
 /// The CloudTrail event of an API call on `ic`, as EventBridge delivers it (events/).
@@ -77,6 +78,11 @@ fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
     assert_eq!(out["inference_component"], "ic-one");
     assert_eq!(out["endpoint"], "ic-ep-1");
     assert_eq!(writes(&h), ["RegisterScalableTarget", "PutScalingPolicy"]);
+    assert_eq!(
+        h.fx.status(&arn).as_deref(),
+        Some("ok"),
+        "the status tag, on the IC"
+    );
     let state = h.fx.component_state("ic-one");
     assert_eq!(
         state.targets,
@@ -96,7 +102,7 @@ fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
     // Steady state: reads only, in two round trips.
     let again = ok(h.invoke(&api_call("ic-updated.cloudtrail.json", "ic-one", &arn)));
     assert_eq!(again["outcome"], "unchanged", "{again}");
-    assert!(writes(&h).is_empty(), "{:?}", h.proxy.ops());
+    assert!(h.proxy.writes().is_empty(), "{:?}", h.proxy.ops());
     assert_eq!(h.proxy.depth(), 2, "{}", h.proxy.timeline());
     // DescribeInferenceComponent ∥ ListTags, then the target, policies, scheduled actions and
     // scaletag's alarm: six reads.
@@ -153,7 +159,7 @@ fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_
     // Steady state at zero: nothing written, the alarm included.
     let again = ok(h.invoke(&event));
     assert_eq!(again["outcome"], "unchanged", "{again}");
-    assert!(writes(&h).is_empty(), "{:?}", h.proxy.ops());
+    assert!(h.proxy.writes().is_empty(), "{:?}", h.proxy.ops());
 
     // Back above zero: retagged (an AddTags call), the step policy and the alarm go.
     h.fx.set_tags(&arn, &[(TEMPLATE, "ic-invocations"), (MIN, "1")]);
@@ -195,7 +201,8 @@ fn off_detaches_the_ic_and_an_invalid_tag_writes_nothing() {
         "{message}"
     );
     assert_eq!(e["errorType"], "scaletag.InvalidTags");
-    assert!(writes(&h).is_empty());
+    assert!(writes(&h).is_empty(), "{:?}", h.proxy.ops());
+    assert_eq!(h.fx.status(&arn).as_deref(), Some("rejected 1 problem"));
 
     h.fx.set_tags(&arn, &[(TEMPLATE, "off")]);
     let out = ok(h.invoke(&event));

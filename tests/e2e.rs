@@ -37,14 +37,16 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
 
     let first = ok(h.invoke(&event));
     assert_eq!(first["outcome"], "applied", "{first}");
+    // The status tag (`autoscaling:status` = `ok`) goes with the first writes, in parallel.
     assert_eq!(
         write_names(&h),
-        ["PutScalingPolicy", "RegisterScalableTarget"]
+        ["AddTags", "PutScalingPolicy", "RegisterScalableTarget"]
     );
     // DescribeEndpoint, ListTags, ListInferenceComponents (the ICs on the endpoint, in
     // parallel), DescribeEndpointConfig, DescribeScalableTargets, DescribeScalingPolicies,
-    // DescribeScheduledActions, then the two writes: no call more.
-    assert_eq!(h.proxy.calls().len(), 9, "{:?}", h.proxy.ops());
+    // DescribeScheduledActions, then the two writes and the status tag beside them: no call
+    // more.
+    assert_eq!(h.proxy.calls().len(), 10, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -94,14 +96,14 @@ fn single_variant_attaches_once_then_steady_state_writes_nothing() {
     }
     assert_eq!(h.fx.state(name), state);
 
-    // One structured log line per write.
+    // One structured log line per write (the status tag's included).
     let write_logs = h
         .function
         .logs()
         .iter()
         .filter(|l| l.contains("\"write\":"))
         .count();
-    assert_eq!(write_logs, 2);
+    assert_eq!(write_logs, 3);
 }
 
 #[test]
@@ -126,10 +128,14 @@ fn multi_variant_endpoint_gets_a_target_per_variant_with_overrides() {
     let event = support::event("in-service.multi-variant.json", name, &arn);
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "applied");
-    assert_eq!(h.proxy.writes().len(), 6);
+    assert_eq!(
+        h.proxy.writes().len(),
+        7,
+        "six for the variants, the status tag"
+    );
     // Two reads, DescribeEndpointConfig, one DescribeScalableTargets for all variants, and a
     // DescribeScalingPolicies and a DescribeScheduledActions each.
-    assert_eq!(h.proxy.calls().len(), 13 + 6, "{:?}", h.proxy.ops());
+    assert_eq!(h.proxy.calls().len(), 13 + 7, "{:?}", h.proxy.ops());
     assert_eq!(
         h.proxy.depth(),
         4,
@@ -227,10 +233,10 @@ fn foreign_policies_are_reported_and_never_touched() {
 
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "applied");
-    assert_eq!(write_names(&h), ["PutScalingPolicy"]);
+    assert_eq!(write_names(&h), ["AddTags", "PutScalingPolicy"]);
     assert!(
         h.proxy
-            .writes()
+            .scaling_writes()
             .iter()
             .all(|c| c.body["PolicyName"] == "scaletag-default")
     );
@@ -251,7 +257,11 @@ fn foreign_policies_are_reported_and_never_touched() {
     h.fx.set_tags(&arn, &[(TEMPLATE, "off")]);
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "detached");
-    assert_eq!(write_names(&h), ["DeleteScalingPolicy"]);
+    assert_eq!(
+        write_names(&h),
+        ["AddTags", "DeleteScalingPolicy"],
+        "and the status"
+    );
     let after = h.fx.state(name);
     assert_eq!(after.policy_names(), ["team-latency-policy"]);
     assert_eq!(after.targets.len(), 1);
@@ -275,11 +285,13 @@ fn off_detaches_and_then_writes_nothing() {
     assert_eq!(
         write_names(&h),
         [
+            "AddTags",
             "DeleteScalingPolicy",
             "DeleteScalingPolicy",
             "DeregisterScalableTarget"
         ]
     );
+    assert_eq!(h.fx.status(&arn).as_deref(), Some("detached"));
     let state = h.fx.state(name);
     assert!(
         state.targets.is_empty() && state.policies.is_empty(),
@@ -288,7 +300,8 @@ fn off_detaches_and_then_writes_nothing() {
 
     let again = ok(h.invoke(&event));
     assert_eq!(again["outcome"], "unchanged");
-    assert!(h.proxy.writes().is_empty());
+    assert!(h.proxy.writes().is_empty(), "{:?}", h.proxy.ops());
+    assert_eq!(h.fx.status(&arn).as_deref(), Some("detached"));
 }
 
 #[test]
@@ -378,10 +391,16 @@ fn every_kind_of_bad_tag_changes_nothing_and_names_the_tag() {
             assert!(message.contains(e), "{extra:?}: `{e}` not in:\n{message}");
         }
         assert!(message.contains("nothing was changed"), "{message}");
+        // Nothing but the status tag, which says it is rejected.
         assert!(
-            h.proxy.writes().is_empty(),
+            h.proxy.scaling_writes().is_empty(),
             "{extra:?} wrote {:?}",
             h.proxy.ops()
+        );
+        assert!(
+            h.fx.status(&arn).is_some_and(|s| s.starts_with("rejected")),
+            "{:?}",
+            h.fx.status(&arn)
         );
         assert_eq!(h.fx.state(name), configured, "{extra:?} changed AAS");
     }

@@ -286,7 +286,7 @@ fn aws_slower_than_the_deadline_fails_cleanly_and_the_next_delivery_completes() 
     let timeout = Duration::from_millis(5000);
     let h = Harness::start_with_timeout(&[], timeout);
     let name = "fault-deadline";
-    let (_, event) = h.one_variant(name, &[(TEMPLATE, "default")]);
+    let (arn, event) = h.one_variant(name, &[(TEMPLATE, "default")]);
 
     // PutScalingPolicy never answers in time: the register lands, the put does not.
     h.proxy
@@ -315,9 +315,11 @@ fn aws_slower_than_the_deadline_fails_cleanly_and_the_next_delivery_completes() 
     h.proxy.hang("PutScalingPolicy", None);
     let out = h.invoke(&event).expect("completes");
     assert_eq!(out["outcome"], "applied");
-    let writes: Vec<String> = h.proxy.writes().into_iter().map(|c| c.op).collect();
+    let writes: Vec<String> = h.proxy.scaling_writes().into_iter().map(|c| c.op).collect();
     assert_eq!(writes, ["PutScalingPolicy"]);
     assert_eq!(h.fx.state(name).policy_names(), ["scaletag-default"]);
+    // The status tag said the put failed; now it says ok again.
+    assert_eq!(h.fx.status(&arn).as_deref(), Some("ok"));
 }
 
 #[test]

@@ -169,6 +169,14 @@ fn violations(cfn: &Value) -> Vec<String> {
                 found.push(format!("{a} beyond scalable targets"));
             }
             let tag_keys = &s["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"];
+            if a == "sagemaker:AddTags"
+                && list(tag_keys) != [serde_json::json!({"Fn::Sub": "${TagPrefix}:status"})]
+            {
+                found.push(format!("{a} may write tags other than the status tag"));
+            }
+            if a == "sagemaker:DeleteTags" {
+                found.push(format!("{a}: scaletag never deletes a tag"));
+            }
             if (a == "application-autoscaling:TagResource"
                 || a == "application-autoscaling:RegisterScalableTarget")
                 && list(tag_keys) != [serde_json::json!("managed-by")]
@@ -311,6 +319,16 @@ fn the_least_privilege_check_catches_each_widening() {
             }),
         ),
         (
+            "tags other than the status tag",
+            Box::new(|st: &mut Value| {
+                for s in st.as_array_mut().unwrap() {
+                    if s["Sid"] == "WriteStatusTag" {
+                        s.as_object_mut().unwrap().remove("Condition");
+                    }
+                }
+            }),
+        ),
+        (
             "beyond the re-check queue",
             Box::new(|st: &mut Value| {
                 st.as_array_mut().unwrap().push(serde_json::json!({"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}))
@@ -360,11 +378,25 @@ fn pattern_matches(pattern: &Value, event: &Value) -> bool {
             return list(want).iter().any(|p| pattern_matches(p, event));
         }
         let have = event.get(key);
+        // An array in the event matches when one of its elements does.
+        if let Some(Value::Array(items)) = have {
+            return items.iter().any(|item| {
+                let one = serde_json::json!({ key: item });
+                pattern_matches(&serde_json::json!({ key: want }), &one)
+            });
+        }
         match want {
-            Value::Object(_) => have.is_some_and(|h| pattern_matches(want, h)),
+            // A field the event lacks matches only `exists: false` below it.
+            Value::Object(_) => pattern_matches(want, have.unwrap_or(&serde_json::json!({}))),
             Value::Array(options) => options.iter().any(|o| match (o, have) {
                 (Value::Object(rule), _) if rule.contains_key("exists") => {
                     rule["exists"].as_bool() == Some(have.is_some())
+                }
+                (Value::Object(rule), Some(h)) if rule.contains_key("anything-but") => {
+                    &rule["anything-but"] != h
+                }
+                (Value::Object(rule), Some(Value::String(h))) if rule.contains_key("prefix") => {
+                    rule["prefix"].as_str().is_some_and(|p| h.starts_with(p))
                 }
                 (Value::Object(rule), Some(Value::String(h))) => {
                     rule["wildcard"].as_str().is_some_and(|w| wildcard(w, h))
@@ -390,10 +422,23 @@ fn wildcard(pattern: &str, text: &str) -> bool {
 }
 
 #[test]
-fn the_component_rule_fires_on_the_documented_calls_only() {
+fn the_api_call_rule_fires_on_the_documented_calls_only_and_never_on_scaletags_own() {
     let cfn = transformed();
-    let rule = &cfn["Resources"]["ScaletagFunctionComponentApiCalls"]["Properties"];
-    let pattern = &rule["EventPattern"];
+    let rule = &cfn["Resources"]["ScaletagFunctionApiCalls"]["Properties"];
+    // The function's role, as CloudFormation would resolve it.
+    let role = "arn:aws:iam::123456789012:role/scaletag-ScaletagFunctionRole-ABC";
+    let pattern: Value = serde_json::from_str(
+        &rule["EventPattern"]
+            .to_string()
+            .replace(
+                r#"{"Fn::GetAtt":["ScaletagFunctionRole","Arn"]}"#,
+                &format!("\"{role}\""),
+            )
+            .replace(r#"{"Fn::Sub":"${TagPrefix}:"}"#, r#""autoscaling:""#),
+    )
+    .unwrap();
+    assert!(!pattern.to_string().contains("Fn::"), "{pattern}");
+    let pattern = &pattern;
     let event = |file: &str| -> Value {
         let text = std::fs::read_to_string(support::repo().join("events").join(file)).unwrap();
         serde_json::from_str(&text).unwrap()
@@ -416,9 +461,41 @@ fn the_component_rule_fires_on_the_documented_calls_only() {
         "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-endpoint".into();
     let mut scaling = event("ic-updated.cloudtrail.json");
     scaling["detail"]["eventName"] = "UpdateInferenceComponentRuntimeConfig".into();
+    // Tags edited on an endpoint fire it; by an IAM user (no session) too.
+    assert!(
+        pattern_matches(pattern, &endpoint_tags),
+        "tags on an endpoint"
+    );
+    let mut by_user = endpoint_tags.clone();
+    by_user["detail"]["userIdentity"] = serde_json::json!({"type": "IAMUser",
+        "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012"});
+    assert!(pattern_matches(pattern, &by_user), "tags by an IAM user");
+    // scaletag's own status write does not: no loop.
+    let mut own = event("tags-added.cloudtrail.json");
+    own["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = role.into();
+    // A tag edit outside the prefix does not either; a deletion under it does.
+    let mut unrelated = event("tags-added.cloudtrail.json");
+    unrelated["detail"]["requestParameters"]["tags"] =
+        serde_json::json!([{"key": "team", "value": "ml"}]);
+    let mut deleted = event("tags-added.cloudtrail.json");
+    deleted["detail"]["eventName"] = "DeleteTags".into();
+    let params = deleted["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap();
+    params.remove("tags");
+    params.insert(
+        "tagKeys".into(),
+        serde_json::json!(["team", "autoscaling:min-capacity"]),
+    );
+    assert!(pattern_matches(pattern, &deleted), "a deleted scaletag tag");
+    let mut other_resource = event("tags-added.cloudtrail.json");
+    other_resource["detail"]["requestParameters"]["resourceArn"] =
+        "arn:aws:sagemaker:us-east-1:123456789012:model/llama".into();
     for (what, e) in [
+        ("scaletag's own status write", own),
+        ("a tag outside the prefix", unrelated),
+        ("tags on a model", other_resource),
         ("a failed call", failed),
-        ("tags on an endpoint", endpoint_tags),
         ("Application Auto Scaling's own scaling call", scaling),
         ("an endpoint state change", event("in-service.rfc3339.json")),
     ] {

@@ -28,6 +28,11 @@
    (moto, like here, leaves out DeployedImages and the weights when no InitialVariantWeight was
    given, where AWS would report a weight of 1.0).
 
+3. AddTags overwrites (SageMaker API Reference, AddTags: "Adds or overwrites one or more
+   tags for the specified SageMaker resource"). moto appends, so a key tagged twice is listed
+   twice with both values; here a tag whose key the resource already has replaces its value, in
+   place, and new keys are appended, as AWS lists them.
+
 Not covered: moto 5.2.5 has no UpdateEndpoint at all (it answers HTTP 500 "not implemented"),
 so there is nothing to carry shadow variants through; UpdateEndpointWeightsAndCapacities stays
 moto's and knows production variants only.
@@ -128,6 +133,19 @@ def _create_endpoint(self, endpoint_name, endpoint_config_name, tags):
     return endpoint
 
 
+def _add_tags(self, arn, tags):
+    """AddTags that overwrites the value of a key the resource already has (see 3. above)."""
+    resource = self._get_resource_from_arn(arn)
+    for tag in tags:
+        for have in resource.tags:
+            if have["Key"] == tag["Key"]:
+                have["Value"] = tag.get("Value", "")
+                break
+        else:
+            resource.tags.append(dict(tag))
+    return resource.tags
+
+
 def install():
     global INSTANCE_TYPES, _INSTANCE_TYPE_SET
     INSTANCE_TYPES = load_instance_types()
@@ -135,3 +153,4 @@ def install():
     models.FakeEndpointConfig.validate_instance_type = _validate_instance_type
     responses.SageMakerResponse.create_endpoint_config = _create_endpoint_config
     models.SageMakerModelBackend.create_endpoint = _create_endpoint
+    models.SageMakerModelBackend.add_tags = _add_tags

@@ -256,6 +256,23 @@ class ShadowVariants(SageMakerCase):
         self.assertValidation(ctx, "Could not find model")
 
 
+class TagsOverwrite(SageMakerCase):
+    def test_add_tags_replaces_a_keys_value_in_place_and_appends_new_keys(self):
+        config = unique("cfg")
+        self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[self.variant("A")])
+        arn = self.sm.create_endpoint(
+            EndpointName=unique("ep"), EndpointConfigName=config,
+            Tags=[{"Key": "a", "Value": "1"}, {"Key": "status", "Value": "ok"}],
+        )["EndpointArn"]
+        self.sm.add_tags(ResourceArn=arn, Tags=[{"Key": "status", "Value": "rejected 1 problem"},
+                                                {"Key": "b", "Value": "2"}])
+        self.assertEqual(
+            self.sm.list_tags(ResourceArn=arn)["Tags"],
+            [{"Key": "a", "Value": "1"}, {"Key": "status", "Value": "rejected 1 problem"},
+             {"Key": "b", "Value": "2"}],
+        )
+
+
 class ScalableTargetTags(unittest.TestCase):
     def setUp(self):
         self.aas = client("application-autoscaling")

@@ -1,6 +1,10 @@
 //! The Lambda function (SAM builds it as `bootstrap`): wires configuration, clients and the
 //! runtime. Nothing else.
 
+// The handler's future nests every stage of a reconcile (and the sweep's); computing its
+// layout goes deeper than rustc's default query depth on a fresh build.
+#![recursion_limit = "256"]
+
 use std::time::{Duration, Instant, SystemTime};
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};

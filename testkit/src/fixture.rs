@@ -132,7 +132,8 @@ impl Fixture {
         })
     }
 
-    /// Replaces every tag of the endpoint (moto appends duplicate keys, so delete first).
+    /// Replaces every tag of the resource but scaletag's own status tag, as a user retagging
+    /// it (or a stack update of the tags it declares) does.
     pub fn set_tags(&self, arn: &str, tags: &[(&str, &str)]) {
         self.rt.block_on(async {
             let old = self
@@ -146,6 +147,7 @@ impl Fixture {
                 .tags()
                 .iter()
                 .filter_map(|t| t.key().map(str::to_string))
+                .filter(|k| !k.ends_with(":status"))
                 .collect();
             if !keys.is_empty() {
                 self.sm
@@ -165,6 +167,23 @@ impl Fixture {
                     .await
                     .expect("add tags");
             }
+        })
+    }
+
+    /// The value of scaletag's status tag on a resource, if it has one.
+    pub fn status(&self, arn: &str) -> Option<String> {
+        self.rt.block_on(async {
+            let tags = self
+                .sm
+                .list_tags()
+                .resource_arn(arn)
+                .send()
+                .await
+                .expect("list tags");
+            tags.tags()
+                .iter()
+                .find(|t| t.key() == Some("autoscaling:status"))
+                .and_then(|t| t.value().map(str::to_string))
         })
     }
 

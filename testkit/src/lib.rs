@@ -336,6 +336,15 @@ impl Proxy {
             .collect()
     }
 
+    /// The writes that change scaling (Application Auto Scaling, CloudWatch alarms): all but
+    /// the status tag, which is how a rejection is told on the resource.
+    pub fn scaling_writes(&self) -> Vec<Call> {
+        self.writes()
+            .into_iter()
+            .filter(|c| c.op != "AddTags")
+            .collect()
+    }
+
     /// The calls with start and end times relative to the first, for failure messages.
     pub fn timeline(&self) -> String {
         let mut calls = self.calls();
