@@ -15,6 +15,8 @@ use crate::desire::{self, Desired, EndpointFacts, Settings, VariantFacts, Varian
 pub enum Severity {
     /// Would reject the endpoint: nothing would be applied.
     Error,
+    /// Valid, but it will not do what it seems to (two owners of one scalable target).
+    Warning,
     /// Worth knowing, not wrong (an intrinsic value, assumptions made).
     Note,
 }
@@ -42,6 +44,7 @@ pub fn check_tags(
     location: &str,
     tags: &[(String, String)],
     variants: Option<Vec<VariantFacts>>,
+    endpoint: Option<&str>,
     catalog: &Catalog,
     settings: &Settings,
     tag_location: &dyn Fn(&str) -> String,
@@ -87,14 +90,26 @@ pub fn check_tags(
             .collect()
     });
     let facts = EndpointFacts {
-        name: "checked-endpoint".into(),
+        // The template's literal EndpointName, where it gives one.
+        name: endpoint.unwrap_or("checked-endpoint").to_string(),
         variants,
     };
     match desire::desire(&facts, tags, catalog, settings) {
         Ok(Desired::NotOptedIn { reason }) => {
             findings.push(Finding::new(location, Severity::Note, reason));
         }
-        Ok(_) => {}
+        // Valid, but a variant the function will skip deserves a word: it will not scale.
+        Ok(Desired::Manage(variants)) => {
+            findings.extend(variants.iter().filter_map(|v| match v {
+                desire::VariantDesire::Skip { variant, reason } => Some(Finding::new(
+                    location,
+                    Severity::Note,
+                    format!("variant `{variant}` will not scale: {reason}"),
+                )),
+                _ => None,
+            }));
+        }
+        Ok(Desired::Detach) => {}
         Err(rejection) => findings.extend(rejection.problems.into_iter().map(|p| {
             let at = p
                 .tag
@@ -134,14 +149,41 @@ pub fn check_template(
         let Some(id) = id.as_str() else { continue };
         let at = format!("{file}: Resources.{id}.Properties.Tags");
         let props = resource.get("Properties");
-        match resource.get("Type").and_then(Yaml::as_str) {
+        let kind = match resource.get("Type").and_then(Yaml::as_str) {
             Some("AWS::SageMaker::Endpoint") => {
                 findings.extend(check_endpoint(&at, props, resources, catalog, settings));
+                "EndpointName"
             }
             Some("AWS::SageMaker::InferenceComponent") => {
                 findings.extend(check_component(&at, id, props, catalog, settings));
+                "InferenceComponentName"
             }
             _ => continue,
+        };
+        let opted_in = tag_sets(props.and_then(|p| p.get("Tags")))
+            .iter()
+            .any(|set| {
+                LiteralTags::read(&at, set, settings)
+                    .tags
+                    .iter()
+                    .any(|(k, v)| *k == format!("{}:template", settings.tag_prefix) && v != "off")
+            });
+        let name = props.and_then(|p| p.get(kind)).and_then(scalar);
+        for owner in other_owners(resources, id, name.as_deref())
+            .into_iter()
+            .filter(|_| opted_in)
+        {
+            findings.push(Finding::new(
+                &at,
+                Severity::Warning,
+                format!(
+                    "`{id}` is tagged for scaletag, and the template's `{owner}` \
+                     (AWS::ApplicationAutoScaling::ScalableTarget) scales it too: two owners of one \
+                     scalable target undo each other's bounds. Keep one: remove `{owner}` (and its \
+                     policies), or the `{}:template` tag",
+                    settings.tag_prefix
+                ),
+            ));
         }
         checked += 1;
     }
@@ -164,20 +206,14 @@ struct LiteralTags {
 }
 
 impl LiteralTags {
-    fn read(at: &str, props: Option<&Yaml>, settings: &Settings) -> LiteralTags {
+    fn read(at: &str, items: &[(usize, &Yaml)], settings: &Settings) -> LiteralTags {
         let mut out = LiteralTags {
             tags: Vec::new(),
             index_of: Vec::new(),
             notes: Vec::new(),
         };
         let lead = format!("{}:", settings.tag_prefix);
-        for (i, tag) in props
-            .and_then(|p| p.get("Tags"))
-            .and_then(Yaml::as_sequence)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for &(i, tag) in items {
             let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
                 continue;
             };
@@ -219,7 +255,6 @@ fn check_component(
     catalog: &Catalog,
     settings: &Settings,
 ) -> Vec<Finding> {
-    let read = LiteralTags::read(at, props, settings);
     let literal = |field: &str| props.and_then(|p| p.get(field)).and_then(scalar);
     let facts = ComponentFacts {
         name: literal("InferenceComponentName").unwrap_or_else(|| id.to_string()),
@@ -228,22 +263,60 @@ fn check_component(
         status: "InService".into(),
         min_instances: None,
     };
-    let mut findings = read.notes.clone();
-    match component::desire(&facts, &read.tags, catalog, settings) {
-        Ok(Desired::NotOptedIn { reason }) => {
-            findings.push(Finding::new(at, Severity::Note, reason));
+    let mut findings = Vec::new();
+    for set in tag_sets(props.and_then(|p| p.get("Tags"))) {
+        let read = LiteralTags::read(at, &set, settings);
+        findings.extend(read.notes.clone());
+        match component::desire(&facts, &read.tags, catalog, settings) {
+            Ok(Desired::NotOptedIn { reason }) => {
+                findings.push(Finding::new(at, Severity::Note, reason));
+            }
+            Ok(_) => {}
+            Err(rejection) => findings.extend(rejection.problems.into_iter().map(|p| {
+                let location = p
+                    .tag
+                    .as_ref()
+                    .map(|(k, _)| read.locate(at, k))
+                    .unwrap_or_else(|| at.to_string());
+                Finding::new(location, Severity::Error, p.to_string())
+            })),
         }
-        Ok(_) => {}
-        Err(rejection) => findings.extend(rejection.problems.into_iter().map(|p| {
-            let location = p
-                .tag
-                .as_ref()
-                .map(|(k, _)| read.locate(at, k))
-                .unwrap_or_else(|| at.to_string());
-            Finding::new(location, Severity::Error, p.to_string())
-        })),
     }
+    findings.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+    findings.dedup();
     findings
+}
+
+/// The `AWS::ApplicationAutoScaling::ScalableTarget` resources of the template that scale a
+/// SageMaker resource named (in their `ResourceId`) by `logical` id or by `name`: a second
+/// owner of what the tags ask scaletag to own.
+fn other_owners(
+    resources: &serde_norway::Mapping,
+    logical: &str,
+    name: Option<&str>,
+) -> Vec<String> {
+    resources
+        .iter()
+        .filter(|(_, r)| {
+            r.get("Type").and_then(Yaml::as_str)
+                == Some("AWS::ApplicationAutoScaling::ScalableTarget")
+        })
+        .filter(|(_, r)| {
+            let id = serde_json::to_string(&r.get("Properties").and_then(|p| p.get("ResourceId")))
+                .unwrap_or_default();
+            let mentions = |word: &str| {
+                id.match_indices(word).any(|(i, _)| {
+                    let before = id[..i].chars().last();
+                    let after = id[i + word.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_alphanumeric())
+                        && !after.is_some_and(|c| c.is_alphanumeric())
+                })
+            };
+            (id.contains("endpoint/") || id.contains("inference-component/"))
+                && (mentions(logical) || name.is_some_and(mentions))
+        })
+        .filter_map(|(id, _)| id.as_str().map(str::to_string))
+        .collect()
 }
 
 /// A literal tag key or value as a string; `None` for an intrinsic function.
@@ -277,16 +350,87 @@ fn check_endpoint(
     catalog: &Catalog,
     settings: &Settings,
 ) -> Vec<Finding> {
-    let read = LiteralTags::read(at, props, settings);
-    let mut findings = read.notes.clone();
     let variants = props
         .and_then(|p| p.get("EndpointConfigName"))
         .and_then(|c| config_variants(resources, c));
-    let locate = |key: &str| read.locate(at, key);
-    findings.extend(check_tags(
-        at, &read.tags, variants, catalog, settings, &locate,
-    ));
+    let name = props
+        .and_then(|p| p.get("EndpointName"))
+        .and_then(|n| match n {
+            Yaml::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+    // Every branch of a conditional (`!If`) is a tag set the stack may deploy: a problem in
+    // any of them is a problem.
+    let mut findings = Vec::new();
+    for set in tag_sets(props.and_then(|p| p.get("Tags"))) {
+        let read = LiteralTags::read(at, &set, settings);
+        findings.extend(read.notes.clone());
+        let locate = |key: &str| read.locate(at, key);
+        findings.extend(check_tags(
+            at,
+            &read.tags,
+            variants.clone(),
+            name,
+            catalog,
+            settings,
+            &locate,
+        ));
+    }
+    findings.dedup();
+    findings.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+    findings.dedup();
     findings
+}
+
+/// The tag lists a `Tags` property can deploy, each item with its index in the template: the
+/// list itself; for `!If [cond, a, b]` (or `Fn::If`) around the list, each branch's; for
+/// items that are `!If`, one list of every item's first branch and one of every item's second
+/// (`AWS::NoValue` leaves the item out).
+fn tag_sets(tags: Option<&Yaml>) -> Vec<Vec<(usize, &Yaml)>> {
+    let Some(tags) = tags else {
+        return vec![Vec::new()];
+    };
+    if let Some([_, then, otherwise]) = if_branches(tags) {
+        let mut sets = tag_sets(Some(then));
+        sets.extend(tag_sets(Some(otherwise)));
+        return sets;
+    }
+    let items: Vec<(usize, &Yaml)> = tags
+        .as_sequence()
+        .map(|s| s.iter().enumerate().collect())
+        .unwrap_or_default();
+    if !items.iter().any(|(_, item)| if_branches(item).is_some()) {
+        return vec![items];
+    }
+    (1..=2)
+        .map(|branch| {
+            items
+                .iter()
+                .filter_map(|(i, item)| match if_branches(item) {
+                    Some(b) => Some((*i, &b[branch])).filter(|(_, v)| !is_no_value(v)),
+                    None => Some((*i, *item)),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `[condition, then, else]` of a `!If` or `Fn::If`.
+fn if_branches(v: &Yaml) -> Option<&[Yaml; 3]> {
+    let args = match v {
+        Yaml::Tagged(t) if t.tag == "If" => &t.value,
+        Yaml::Mapping(m) if m.len() == 1 => m.get("Fn::If")?,
+        _ => return None,
+    };
+    args.as_sequence()?.as_slice().try_into().ok()
+}
+
+fn is_no_value(v: &Yaml) -> bool {
+    match v {
+        Yaml::Tagged(t) => t.tag == "Ref" && t.value.as_str() == Some("AWS::NoValue"),
+        Yaml::Mapping(m) => m.get("Ref").and_then(Yaml::as_str) == Some("AWS::NoValue"),
+        _ => false,
+    }
 }
 
 /// The variants of the `AWS::SageMaker::EndpointConfig` an endpoint names, when it names one
@@ -321,7 +465,12 @@ fn config_variants(resources: &serde_norway::Mapping, name: &Yaml) -> Option<Vec
         .iter()
         .chain(shadows)
         .map(|v| {
-            let name = v.get("VariantName")?.as_str()?.to_string();
+            // A name known only at deploy time (`!Sub`, `!Ref`, `!GetAtt`): the variants are
+            // not known here, and the tags are checked as if they named real ones.
+            let Yaml::String(name) = v.get("VariantName")? else {
+                return None;
+            };
+            let name = name.clone();
             let kind = match v.get("ServerlessConfig") {
                 Some(s) => VariantKind::Serverless {
                     provisioned_concurrency: s
@@ -448,6 +597,7 @@ Resources:
             "tags",
             &tags,
             None,
+            None,
             &Catalog::builtin(),
             &Settings::default(),
             &|_| "tags".into(),
@@ -513,5 +663,127 @@ Resources:
                 && e.message.contains("per-variant tags are for endpoints")
         ));
         assert!(!f.iter().any(|x| x.location.contains("Mistral")), "{f:?}");
+    }
+
+    fn errors(f: &[Finding]) -> Vec<&Finding> {
+        f.iter().filter(|f| f.severity == Severity::Error).collect()
+    }
+
+    #[test]
+    fn an_intrinsic_variant_name_is_not_read_as_a_literal_name() {
+        let f = check(
+            r#"
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties:
+      ProductionVariants:
+        - VariantName: !Sub "${Env}-blue"
+          InstanceType: ml.m5.large
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointName: churn
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      Tags:
+        - {Key: autoscaling:template, Value: default}
+        - {Key: "autoscaling:variant:prod-blue:max-capacity", Value: "6"}
+"#,
+        );
+        assert!(errors(&f).is_empty(), "{f:?}");
+        assert!(
+            f.iter()
+                .any(|x| x.message.contains("variants unknown here")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn every_branch_of_a_conditional_tag_set_is_checked() {
+        let f = check(&format!(
+            r#"
+Resources:
+{CONFIG}
+  Whole:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointName: whole
+      EndpointConfigName: !Ref Config
+      Tags: !If
+        - IsProd
+        - [{{Key: autoscaling:template, Value: default}}]
+        - [{{Key: autoscaling:template, Value: defualt}}]
+  Items:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !Ref Config
+      Tags:
+        - {{Key: autoscaling:template, Value: default}}
+        - !If [IsProd, {{Key: autoscaling:max-capcity, Value: "8"}}, !Ref AWS::NoValue]
+"#
+        ));
+        let e = errors(&f);
+        assert_eq!(e.len(), 2, "{f:?}");
+        assert!(e.iter().any(|x| x.location.contains("Resources.Whole")
+            && x.message.contains("no template named `defualt`")));
+        assert!(e.iter().any(
+            |x| x.location.ends_with("Resources.Items.Properties.Tags[1]")
+                && x.message.contains("did you mean `max-capacity`")
+        ));
+    }
+
+    #[test]
+    fn literal_names_burstable_variants_and_two_owners_are_said() {
+        let f = check(
+            r#"
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties:
+      ProductionVariants:
+        - {VariantName: Small, InstanceType: ml.t2.medium}
+        - {VariantName: Big, InstanceType: ml.g5.xlarge}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointName: churn-model
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      Tags:
+        - {Key: autoscaling:template, Value: default}
+  Other:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointName: other-model
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      Tags:
+        - {Key: autoscaling:template, Value: default}
+        - {Key: "autoscaling:variant:Blue:max-capacity", Value: "2"}
+  Target:
+    Type: AWS::ApplicationAutoScaling::ScalableTarget
+    Properties:
+      ResourceId: !Sub endpoint/${Endpoint.EndpointName}/variant/Big
+      ScalableDimension: sagemaker:variant:DesiredInstanceCount
+      ServiceNamespace: sagemaker
+      MinCapacity: 1
+      MaxCapacity: 2
+"#,
+        );
+        let e = errors(&f);
+        assert_eq!(e.len(), 1, "{f:?}");
+        assert!(
+            e[0].message
+                .contains("endpoint `other-model` has no variant `Blue`"),
+            "{f:?}"
+        );
+        assert!(f.iter().any(|x| x.severity == Severity::Note
+            && x.message.contains("variant `Small` will not scale")
+            && x.message.contains("burstable")));
+        let w: Vec<_> = f
+            .iter()
+            .filter(|x| x.severity == Severity::Warning)
+            .collect();
+        assert_eq!(w.len(), 1, "{f:?}");
+        assert!(w[0].message.contains("`Target`") && w[0].message.contains("two owners"));
+        assert!(w[0].location.contains("Resources.Endpoint."), "{w:?}");
     }
 }

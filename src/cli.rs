@@ -535,6 +535,7 @@ fn check(
             "--tags",
             tags,
             None,
+            None,
             &catalog,
             &settings,
             &|k| format!("--tags {k}"),

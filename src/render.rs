@@ -401,6 +401,7 @@ pub fn check_text(findings: &[Finding], s: Style) -> String {
         let label = match f.severity {
             Severity::Error => s.red("error"),
             Severity::Note => s.dim("note"),
+            Severity::Warning => s.yellow("warning"),
         };
         out.push_str(&format!("{label}: {}\n  {}\n", f.location, f.message));
     }

@@ -22,6 +22,8 @@ const REPORT_MARGIN: Duration = Duration::from_millis(800);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
+    // The version first: every log group says which build made its lines.
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "scaletag starting");
     let (catalog, settings) = match scaletag::config::from_env(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
