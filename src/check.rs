@@ -23,18 +23,74 @@ pub enum Severity {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// `file: path`, as people read it.
     pub location: String,
+    /// The same, as fields for tools: the template file, the path in it, the line (from 1)
+    /// of the offending tag where it can be found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     pub severity: Severity,
     pub message: String,
 }
 
 impl Finding {
-    fn new(location: impl Into<String>, severity: Severity, message: impl Into<String>) -> Finding {
+    pub fn new(
+        location: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding {
             location: location.into(),
+            file: None,
+            path: None,
+            line: None,
             severity,
             message: message.into(),
         }
+    }
+}
+
+/// Fills each finding's `file`, `path` and `line` from its location and the template's text:
+/// the line of the tag the message names (its key, searched from the resource's own line), or
+/// of the resource.
+fn locate_lines(file: &str, text: &str, findings: &mut [Finding]) {
+    let lines: Vec<&str> = text.lines().collect();
+    for f in findings {
+        f.file = Some(file.to_string());
+        let Some(path) = f.location.strip_prefix(&format!("{file}: ")) else {
+            continue;
+        };
+        f.path = Some(path.to_string());
+        let Some(id) = path
+            .strip_prefix("Resources.")
+            .and_then(|p| p.split('.').next())
+        else {
+            continue;
+        };
+        let resource_line = lines.iter().position(|l| {
+            let t = l.trim_start();
+            t.strip_prefix(id)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+                || t.starts_with(&format!("\"{id}\""))
+        });
+        let key = f
+            .message
+            .strip_prefix("tag `")
+            .and_then(|m| m.split('`').next());
+        f.line = resource_line.map(|start| {
+            key.and_then(|k| {
+                lines[start..]
+                    .iter()
+                    .position(|l| l.contains(k))
+                    .map(|i| start + i)
+            })
+            .unwrap_or(start)
+                + 1
+        });
     }
 }
 
@@ -194,7 +250,47 @@ pub fn check_template(
             "no AWS::SageMaker::Endpoint or AWS::SageMaker::InferenceComponent resources",
         ));
     }
+    locate_lines(file, text, &mut findings);
     findings
+}
+
+/// A finding as a GitHub Actions workflow command: an annotation on the template's line.
+pub fn github_annotation(f: &Finding) -> String {
+    fn escape(s: &str, property: bool) -> String {
+        let s = s
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        if property {
+            s.replace(':', "%3A").replace(',', "%2C")
+        } else {
+            s
+        }
+    }
+    let level = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "notice",
+    };
+    let mut props = Vec::new();
+    if let Some(file) = &f.file {
+        props.push(format!("file={}", escape(file, true)));
+    }
+    if let Some(line) = f.line {
+        props.push(format!("line={line}"));
+    }
+    props.push(format!(
+        "title={}",
+        escape(
+            &format!("scaletag: {}", f.path.as_deref().unwrap_or(&f.location)),
+            true
+        )
+    ));
+    format!(
+        "::{level} {}::{}",
+        props.join(","),
+        escape(&f.message, false)
+    )
 }
 
 /// The literal `P:` tags of a resource, where each sits, and notes on those with intrinsic
@@ -785,5 +881,44 @@ Resources:
         assert_eq!(w.len(), 1, "{f:?}");
         assert!(w[0].message.contains("`Target`") && w[0].message.contains("two owners"));
         assert!(w[0].location.contains("Resources.Endpoint."), "{w:?}");
+    }
+
+    #[test]
+    fn findings_carry_file_path_and_line_and_read_as_github_annotations() {
+        let text = format!(
+            r#"Resources:
+{CONFIG}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !Ref Config
+      Tags:
+        - Key: autoscaling:template
+          Value: default
+        - Key: autoscaling:max-capcity
+          Value: "5"
+"#
+        );
+        let f = check(&text);
+        let e = errors(&f);
+        assert_eq!(e.len(), 1, "{f:?}");
+        let line = text
+            .lines()
+            .position(|l| l.contains("max-capcity"))
+            .unwrap()
+            + 1;
+        assert_eq!(e[0].file.as_deref(), Some("t.yaml"));
+        assert_eq!(
+            e[0].path.as_deref(),
+            Some("Resources.Endpoint.Properties.Tags[1]")
+        );
+        assert_eq!(e[0].line, Some(line));
+        let a = github_annotation(e[0]);
+        assert!(
+            a.starts_with(&format!(
+                "::error file=t.yaml,line={line},title=scaletag%3A Resources.Endpoint.Properties.Tags[1]::tag `autoscaling:max-capcity`"
+            )),
+            "{a}"
+        );
     }
 }

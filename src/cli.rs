@@ -82,6 +82,9 @@ pub struct Cli {
 pub enum Output {
     Text,
     Json,
+    /// `check` only: GitHub Actions annotations (`::error file=…,line=…::…`), shown on the
+    /// offending line of the template in a pull request. Other commands print text.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -227,7 +230,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             concurrency,
         } => sweep(&cli, *dry_run, usize::from(*concurrency), json, style).await,
         Command::Status { name, kind } => status(&cli, name.as_deref(), *kind, json, style).await,
-        Command::Check { tags, templates } => Ok(check(&cli, tags, templates, json, style)),
+        Command::Check { tags, templates } => Ok(check(&cli, tags, templates, cli.output, style)),
     };
     result.unwrap_or_else(|e| {
         let _ = std::io::stdout().flush();
@@ -514,19 +517,19 @@ fn check(
     cli: &Cli,
     tags: &[(String, String)],
     templates: &[PathBuf],
-    json: bool,
+    output: Output,
     style: Style,
 ) -> ExitCode {
     // The catalog is validated here too: an invalid one is the first finding.
     let (catalog, settings) = match settings(cli) {
         Ok(c) => c,
         Err(message) => {
-            let f = vec![check::Finding {
-                location: catalog_source(cli),
-                severity: Severity::Error,
+            let f = vec![check::Finding::new(
+                catalog_source(cli),
+                Severity::Error,
                 message,
-            }];
-            return report_findings(&f, json, style);
+            )];
+            return report_findings(&f, output, style);
         }
     };
     let mut findings = Vec::new();
@@ -545,24 +548,28 @@ fn check(
         let shown = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => findings.extend(check::check_template(&shown, &text, &catalog, &settings)),
-            Err(e) => findings.push(check::Finding {
-                location: shown,
-                severity: Severity::Error,
-                message: format!("cannot read: {e}"),
-            }),
+            Err(e) => findings.push(check::Finding::new(
+                shown,
+                Severity::Error,
+                format!("cannot read: {e}"),
+            )),
         }
     }
-    report_findings(&findings, json, style)
+    report_findings(&findings, output, style)
 }
 
-fn report_findings(findings: &[check::Finding], json: bool, style: Style) -> ExitCode {
-    if json {
-        print_json(&serde_json::json!({
+fn report_findings(findings: &[check::Finding], output: Output, style: Style) -> ExitCode {
+    match output {
+        Output::Json => print_json(&serde_json::json!({
             "problems": findings.iter().filter(|f| f.severity == Severity::Error).count(),
             "findings": findings,
-        }));
-    } else {
-        print!("{}", render::check_text(findings, style));
+        })),
+        Output::Github => {
+            for f in findings {
+                println!("{}", check::github_annotation(f));
+            }
+        }
+        Output::Text => print!("{}", render::check_text(findings, style)),
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)

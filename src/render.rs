@@ -492,11 +492,7 @@ mod tests {
 
     #[test]
     fn check_report_counts_errors_not_notes() {
-        let f = |severity| Finding {
-            location: "t.yaml".into(),
-            severity,
-            message: "m".into(),
-        };
+        let f = |severity| Finding::new("t.yaml", severity, "m");
         assert!(check_text(&[f(Severity::Note)], PLAIN).ends_with("ok: no problems found\n"));
         assert!(
             check_text(&[f(Severity::Error), f(Severity::Error)], PLAIN)

@@ -239,6 +239,18 @@ fn check_passes_good_templates_and_locates_every_problem_in_bad_ones() {
         ),
         "{located:?}"
     );
+    // For CI: GitHub Actions annotations on the offending line of the template.
+    let (code, out, _) = cli(
+        0,
+        &["check", "-o", "github", "tests/fixtures/bad-endpoint.yaml"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "::error file=tests/fixtures/bad-endpoint.yaml,line=18,title=scaletag%3A Resources.Endpoint.Properties.Tags[1]::"
+        ) && l.contains("did you mean `max-capacity`")),
+        "{out}"
+    );
 
     let (code, out, _) = cli(
         0,

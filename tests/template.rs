@@ -65,6 +65,24 @@ fn cfn_lint_is_clean() {
 }
 
 #[test]
+fn serverless_repository_metadata_names_this_version_and_files() {
+    let cfn = transformed();
+    let app = &cfn["Metadata"]["AWS::ServerlessRepo::Application"];
+    assert_eq!(app["Name"], "scaletag");
+    assert_eq!(app["SpdxLicenseId"], "Apache-2.0");
+    assert_eq!(app["SemanticVersion"], env!("CARGO_PKG_VERSION"));
+    for file in ["LicenseUrl", "ReadmeUrl"] {
+        let path = support::repo().join(app[file].as_str().unwrap_or_default());
+        assert!(path.is_file(), "{file}: {}", path.display());
+    }
+    // Every parameter reads well in the repository's console: described, and constrained
+    // where it takes only some values.
+    for (name, p) in cfn["Parameters"].as_object().unwrap() {
+        assert!(p["Description"].as_str().is_some_and(|d| d.len() > 20), "{name}");
+    }
+}
+
+#[test]
 fn function_trigger_and_failure_destination() {
     let cfn = transformed();
     let f = &cfn["Resources"]["ScaletagFunction"]["Properties"];
