@@ -65,6 +65,63 @@ fn cfn_lint_is_clean() {
 }
 
 #[test]
+fn the_nested_stack_example_lints_and_its_tags_check() {
+    let example = "examples/nested-stack.yaml";
+    let lint = Command::new(support::repo().join(".venv/bin/cfn-lint"))
+        .arg(example)
+        .current_dir(support::repo())
+        .output()
+        .expect("run cfn-lint");
+    assert!(
+        lint.status.success(),
+        "cfn-lint:\n{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let text = std::fs::read_to_string(support::repo().join(example)).unwrap();
+    let findings = scaletag::check::check_template(
+        example,
+        &text,
+        &scaletag::catalog::Catalog::builtin(),
+        &scaletag::desire::Settings::default(),
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.severity != scaletag::check::Severity::Error),
+        "{findings:?}"
+    );
+    assert!(text.contains("AWS::Serverless::Application"));
+}
+
+#[test]
+fn no_resource_has_a_fixed_name_so_the_stack_deploys_anywhere_many_times() {
+    let cfn = transformed();
+    let fixed = [
+        "FunctionName",
+        "QueueName",
+        "TopicName",
+        "AlarmName",
+        "DashboardName",
+        "RoleName",
+        "Name",
+    ];
+    for (id, r) in cfn["Resources"].as_object().unwrap() {
+        for key in fixed {
+            // A literal name (a reference to another resource, like a mapping's
+            // FunctionName, is not one).
+            assert!(
+                !r["Properties"].get(key).is_some_and(Value::is_string),
+                "{id} has a fixed {key}: two stacks in one account would collide"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(support::repo().join("template.yaml")).unwrap();
+    for region in ["us-east-1", "us-west-2", "eu-west-1", "123456789012"] {
+        assert!(!text.contains(region), "the template names {region}");
+    }
+}
+
+#[test]
 fn serverless_repository_metadata_names_this_version_and_files() {
     let cfn = transformed();
     let app = &cfn["Metadata"]["AWS::ServerlessRepo::Application"];
@@ -78,7 +135,10 @@ fn serverless_repository_metadata_names_this_version_and_files() {
     // Every parameter reads well in the repository's console: described, and constrained
     // where it takes only some values.
     for (name, p) in cfn["Parameters"].as_object().unwrap() {
-        assert!(p["Description"].as_str().is_some_and(|d| d.len() > 20), "{name}");
+        assert!(
+            p["Description"].as_str().is_some_and(|d| d.len() > 20),
+            "{name}"
+        );
     }
 }
 
