@@ -135,13 +135,13 @@ async fn component_call(
     call: &ComponentCall,
     dl: &Deadline,
 ) -> Result<Response, Failure> {
-    let name = match (&call.name, &call.arn) {
-        (Some(name), _) => name.clone(),
-        // The ARN lowercases the name: find the IC it names.
+    let (name, arn) = match (&call.name, &call.arn) {
+        (Some(name), arn) => (name.clone(), arn.clone()),
+        // The ARN lowercases the name: find the IC it names, and its true ARN.
         (None, Some(arn)) => {
             let listed = app.aws.list_components(None, dl).await?;
             match listed.into_iter().find(|c| c.arn.eq_ignore_ascii_case(arn)) {
-                Some(c) => c.name,
+                Some(c) => (c.name, Some(c.arn)),
                 None => {
                     return Ok(Response::Ignored {
                         outcome: "skipped",
@@ -163,7 +163,7 @@ async fn component_call(
     let recheck = Recheck {
         message_id: String::new(),
         inference_component: name,
-        arn: call.arn.clone(),
+        arn,
         attempt: 0,
     };
     component(app, &recheck, dl).await.map(Response::Component)
@@ -221,6 +221,8 @@ async fn recheck(app: &App, batch: Vec<Recheck>, dl: &Deadline) -> RecheckRespon
     for (r, result) in batch.iter().zip(results) {
         match result {
             Ok(o) => response.outcomes.push(o),
+            // No retry mends tags: the message is done (the status tag and the log say why).
+            Err(Failure::Rejected(rejection)) => response.outcomes.push(rejected(&rejection)),
             Err(e) => {
                 tracing::error!(inference_component = r.inference_component.as_str(), error = %e, "re-check failed");
                 response.failures.push(BatchItemFailure {
@@ -245,7 +247,34 @@ async fn components_on(app: &App, endpoint: &str, dl: &Deadline) -> Result<Vec<O
         async move { component(app, &ic, dl).await }
     }))
     .await;
-    results.into_iter().collect()
+    // One IC's tags that cannot be applied do not fail its endpoint's event: no retry mends
+    // them, and the endpoint and the other ICs are done. AWS failures do fail it (a retry can
+    // help).
+    results
+        .into_iter()
+        .map(|r| match r {
+            Err(Failure::Rejected(rejection)) => Ok(rejected(&rejection)),
+            other => other,
+        })
+        .collect()
+}
+
+/// How the reason of a rejected IC's outcome starts (see [`rejected`]); its metrics count it
+/// as `Rejected`.
+const REJECTED: &str = "tags rejected";
+
+/// A rejected IC as an outcome beside others: skipped, with every problem as a warning.
+fn rejected(r: &crate::desire::Rejection) -> Outcome {
+    let mut outcome = Outcome::skipped_component(
+        &r.endpoint,
+        r.component.as_deref().unwrap_or_default(),
+        format!(
+            "{REJECTED} ({}): nothing was changed; the status tag says so",
+            crate::status::of_rejection(r)
+        ),
+    );
+    outcome.warnings = r.problems.iter().map(ToString::to_string).collect();
+    outcome
 }
 
 async fn endpoint_change(
@@ -296,7 +325,13 @@ pub fn metrics_record(
         retries,
         throttles,
     };
-    let verdict = |o: &Outcome| Verdict::of(o.kind, false);
+    let verdict = |o: &Outcome| {
+        if o.reason.as_deref().is_some_and(|r| r.starts_with(REJECTED)) {
+            Verdict::Rejected
+        } else {
+            Verdict::of(o.kind, false)
+        }
+    };
     let (subject, verdicts, writes) = match result {
         Ok(Response::Sweep(report)) => {
             return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);

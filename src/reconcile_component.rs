@@ -86,6 +86,25 @@ pub async fn clean_up(
     dry_run: bool,
     dl: &Deadline,
 ) -> Result<Reconciled, Failure> {
+    // The listings that found it gone were read a moment ago, in parallel: an IC created
+    // again under the same name since then (or a listing behind the others) must keep its
+    // scaling. Only an IC that is not there, or is being deleted, is cleaned up after.
+    if let Some(live) = app.aws.describe_component(name, dl).await?
+        && live.facts.status != "Deleting"
+    {
+        let skip = Outcome::skipped_component(
+            &live.facts.endpoint,
+            name,
+            format!(
+                "inference component is {}: not gone after all, nothing cleaned up",
+                live.facts.status
+            ),
+        );
+        return Ok(Reconciled {
+            decision: Decision::Skip(skip.clone()),
+            outcome: skip,
+        });
+    }
     let facts = ComponentFacts {
         name: name.to_string(),
         endpoint: String::new(),

@@ -287,17 +287,46 @@ fn an_endpoint_event_reconciles_its_ics_even_untagged_and_the_sweep_cleans_up_af
         &[(TEMPLATE, "ic-invocations"), (MIN, "0")],
     );
     h.fx.set_component_status("ic-gone", "InService");
+    let bad =
+        h.fx.create_component("ic-bad-tags", "ic-ep-6", &[(TEMPLATE, "default")]);
+    h.fx.set_component_status("ic-bad-tags", "InService");
     let event = support::event("in-service.rfc3339.json", "ic-ep-6", &endpoint_arn);
     let out = ok(h.invoke(&event));
     assert_eq!(
         out["outcome"], "skipped",
         "the endpoint is not tagged: {out}"
     );
-    assert_eq!(
-        out["inference_components"][0]["outcome"], "applied",
+    let ics = out["inference_components"].as_array().unwrap();
+    let of = |name: &str| {
+        ics.iter()
+            .find(|o| o["inference_component"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(of("ic-gone")["outcome"], "applied", "{out}");
+    assert!(alarm(&h, "ic-gone").is_some());
+    // One IC's bad tags do not fail the endpoint's event: said, and marked on the IC.
+    let rejected = of("ic-bad-tags");
+    assert!(
+        rejected["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tags rejected"),
         "{out}"
     );
-    assert!(alarm(&h, "ic-gone").is_some());
+    assert_eq!(h.fx.status(&bad).as_deref(), Some("rejected 1 problem"));
+    // ... and counted as Rejected, so the problems alarm sees it.
+    std::thread::sleep(Duration::from_millis(100));
+    let record = h
+        .function
+        .logs()
+        .iter()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .unwrap_or_default();
+    assert_eq!(record["Rejected"], 1.0, "{record}");
+    assert_eq!(record["Applied"], 1.0, "{record}");
 
     // The IC is deleted; what scaletag made for it does not outlive it.
     h.fx.delete_component("ic-gone");

@@ -595,6 +595,12 @@ fn the_api_call_rule_fires_on_the_documented_calls_only_and_never_on_scaletags_o
         env["RECHECK_QUEUE_URL"],
         serde_json::json!({"Ref": "RecheckQueue"})
     );
+    // A re-check that keeps failing is set aside, not retried until it expires.
+    let redrive = &cfn["Resources"]["RecheckQueue"]["Properties"]["RedrivePolicy"];
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        serde_json::json!({"Fn::GetAtt": ["RecheckDeadLetterQueue", "Arn"]})
+    );
 }
 
 /// The dashboard body, its `${...}` filled as CloudFormation would.
