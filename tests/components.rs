@@ -21,29 +21,6 @@ fn writes(h: &Harness) -> Vec<String> {
     h.proxy.scaling_writes().into_iter().map(|c| c.op).collect()
 }
 
-/// The CloudTrail event of an API call on `ic`, as EventBridge delivers it (events/).
-fn api_call(file: &str, ic: &str, arn: &str) -> Value {
-    let text = std::fs::read_to_string(support::repo().join("events").join(file)).expect("event");
-    let mut v: Value = serde_json::from_str(&text).expect("json");
-    let detail = &mut v["detail"];
-    if detail["requestParameters"]
-        .get("inferenceComponentName")
-        .is_some()
-    {
-        detail["requestParameters"]["inferenceComponentName"] = json!(ic);
-        detail["responseElements"]["inferenceComponentArn"] = json!(arn);
-    }
-    if detail["requestParameters"].get("resourceArn").is_some() {
-        detail["requestParameters"]["resourceArn"] = json!(arn);
-    }
-    v
-}
-
-fn alarm(h: &Harness, ic: &str) -> Option<Value> {
-    let name = format!("scaletag-wake-{ic}");
-    h.fx.alarms().into_iter().find(|a| a["name"] == name)
-}
-
 /// An IC in service on an endpoint that may scale to zero instances.
 fn in_service(h: &Harness, endpoint: &str, ic: &str, tags: &[(&str, &str)]) -> String {
     h.fx.create_ic_endpoint(endpoint, 0);
@@ -57,17 +34,14 @@ fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
     let h = Harness::start_with_latency(&[], LATENCY);
     let arn = in_service(&h, "ic-ep-1", "ic-one", &[(TEMPLATE, "ic-concurrency")]);
     let seen = h.function.logs().len();
-    let out = ok(h.invoke(&api_call("ic-created.cloudtrail.json", "ic-one", &arn)));
+    let out = ok(h.invoke(&support::api_call(
+        "ic-created.cloudtrail.json",
+        "ic-one",
+        &arn,
+    )));
     assert_eq!(out["outcome"], "applied", "{out}");
     // Its metrics record names the trigger and the IC, as properties.
-    std::thread::sleep(Duration::from_millis(100));
-    let records: Vec<Value> = h.function.logs()[seen..]
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect();
-    assert_eq!(records.len(), 1, "{records:?}");
-    let record = &records[0];
+    let record = &h.emf_record(seen);
     assert_eq!(record["trigger"], "api-call");
     assert_eq!(record["inference_component"], "ic-one");
     assert_eq!(record["endpoint"], "ic-ep-1");
@@ -97,10 +71,14 @@ fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
         state.policies[0].2["PredefinedMetricSpecification"]["PredefinedMetricType"],
         "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
     );
-    assert!(alarm(&h, "ic-one").is_none(), "no alarm above zero");
+    assert!(h.fx.wake_alarm("ic-one").is_none(), "no alarm above zero");
 
     // Steady state: reads only, in two round trips.
-    let again = ok(h.invoke(&api_call("ic-updated.cloudtrail.json", "ic-one", &arn)));
+    let again = ok(h.invoke(&support::api_call(
+        "ic-updated.cloudtrail.json",
+        "ic-one",
+        &arn,
+    )));
     assert_eq!(again["outcome"], "unchanged", "{again}");
     assert!(h.proxy.writes().is_empty(), "{:?}", h.proxy.ops());
     assert_eq!(h.proxy.depth(), 2, "{}", h.proxy.timeline());
@@ -118,7 +96,7 @@ fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_
         "ic-zero",
         &[(TEMPLATE, "ic-invocations"), (MIN, "0")],
     );
-    let event = api_call("ic-created.cloudtrail.json", "ic-zero", &arn);
+    let event = support::api_call("ic-created.cloudtrail.json", "ic-zero", &arn);
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "applied", "{out}");
     assert_eq!(
@@ -142,7 +120,7 @@ fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_
     let step_arn =
         h.fx.policy_arn("ic-zero", "scaletag-wake-from-zero")
             .expect("arn");
-    let a = alarm(&h, "ic-zero").expect("alarm");
+    let a = h.fx.wake_alarm("ic-zero").expect("alarm");
     assert_eq!(
         a["actions"],
         json!([step_arn]),
@@ -163,7 +141,7 @@ fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_
 
     // Back above zero: retagged (an AddTags call), the step policy and the alarm go.
     h.fx.set_tags(&arn, &[(TEMPLATE, "ic-invocations"), (MIN, "1")]);
-    let out = ok(h.invoke(&api_call("tags-added.cloudtrail.json", "", &arn)));
+    let out = ok(h.invoke(&support::api_call("tags-added.cloudtrail.json", "", &arn)));
     assert_eq!(out["outcome"], "applied", "{out}");
     assert_eq!(
         writes(&h),
@@ -173,7 +151,7 @@ fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_
             "DeleteScalingPolicy"
         ]
     );
-    assert!(alarm(&h, "ic-zero").is_none());
+    assert!(h.fx.wake_alarm("ic-zero").is_none());
     let state = h.fx.component_state("ic-zero");
     assert_eq!(state.targets[0].2, 1);
     assert_eq!(state.policy_names(), ["scaletag-ic-invocations"]);
@@ -188,9 +166,9 @@ fn off_detaches_the_ic_and_an_invalid_tag_writes_nothing() {
         "ic-off",
         &[(TEMPLATE, "ic-invocations"), (MIN, "0")],
     );
-    let event = api_call("ic-updated.cloudtrail.json", "ic-off", &arn);
+    let event = support::api_call("ic-updated.cloudtrail.json", "ic-off", &arn);
     ok(h.invoke(&event));
-    assert!(alarm(&h, "ic-off").is_some());
+    assert!(h.fx.wake_alarm("ic-off").is_some());
 
     // A variant template on an IC: rejected, naming both, nothing written.
     h.fx.set_tags(&arn, &[(TEMPLATE, "default"), (MIN, "0")]);
@@ -207,7 +185,7 @@ fn off_detaches_the_ic_and_an_invalid_tag_writes_nothing() {
     h.fx.set_tags(&arn, &[(TEMPLATE, "off")]);
     let out = ok(h.invoke(&event));
     assert_eq!(out["outcome"], "detached", "{out}");
-    assert!(alarm(&h, "ic-off").is_none());
+    assert!(h.fx.wake_alarm("ic-off").is_none());
     assert!(h.fx.component_state("ic-off").targets.is_empty());
 }
 
@@ -224,7 +202,11 @@ fn an_ic_created_while_watched_is_rechecked_through_the_queue_until_in_service()
         h.fx.create_component("ic-late", "ic-ep-4", &[(TEMPLATE, "ic-concurrency")]);
 
     // CloudTrail fires while the IC is still Creating: nothing to scale yet, a re-check queued.
-    let out = ok(h.invoke(&api_call("ic-created.cloudtrail.json", "ic-late", &arn)));
+    let out = ok(h.invoke(&support::api_call(
+        "ic-created.cloudtrail.json",
+        "ic-late",
+        &arn,
+    )));
     assert_eq!(out["outcome"], "skipped", "{out}");
     let reason = out["reason"].as_str().unwrap_or_default();
     assert!(
@@ -248,103 +230,4 @@ fn an_ic_created_while_watched_is_rechecked_through_the_queue_until_in_service()
     ok(h.invoke(&batch));
     assert_eq!(h.fx.component_state("ic-late").targets.len(), 1);
     assert_eq!(h.fx.drain_queue(&queue).0, 0);
-}
-
-#[test]
-fn without_a_queue_a_creating_ic_is_left_to_the_sweep_and_the_sweep_scales_it() {
-    let h = Harness::start(&[]);
-    h.fx.create_ic_endpoint("ic-ep-5", 0);
-    let arn =
-        h.fx.create_component("ic-swept", "ic-ep-5", &[(TEMPLATE, "ic-concurrency")]);
-    let out = ok(h.invoke(&api_call("ic-created.cloudtrail.json", "ic-swept", &arn)));
-    assert!(
-        out["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("the next sweep"),
-        "{out}"
-    );
-    h.fx.set_component_status("ic-swept", "InService");
-    let sweep = ok(h.invoke(&sweep_event()));
-    let line = sweep["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["inference_component"] == "ic-swept")
-        .cloned()
-        .unwrap_or_else(|| panic!("{sweep}"));
-    assert_eq!(line["result"], "applied", "{line}");
-    assert_eq!(line["endpoint"], "ic-ep-5");
-}
-
-#[test]
-fn an_endpoint_event_reconciles_its_ics_even_untagged_and_the_sweep_cleans_up_after_a_deleted_ic() {
-    let h = Harness::start(&[]);
-    let endpoint_arn = h.fx.create_ic_endpoint("ic-ep-6", 0);
-    h.fx.create_component(
-        "ic-gone",
-        "ic-ep-6",
-        &[(TEMPLATE, "ic-invocations"), (MIN, "0")],
-    );
-    h.fx.set_component_status("ic-gone", "InService");
-    let bad =
-        h.fx.create_component("ic-bad-tags", "ic-ep-6", &[(TEMPLATE, "default")]);
-    h.fx.set_component_status("ic-bad-tags", "InService");
-    let event = support::event("in-service.rfc3339.json", "ic-ep-6", &endpoint_arn);
-    let out = ok(h.invoke(&event));
-    assert_eq!(
-        out["outcome"], "skipped",
-        "the endpoint is not tagged: {out}"
-    );
-    let ics = out["inference_components"].as_array().unwrap();
-    let of = |name: &str| {
-        ics.iter()
-            .find(|o| o["inference_component"] == name)
-            .cloned()
-            .unwrap_or_default()
-    };
-    assert_eq!(of("ic-gone")["outcome"], "applied", "{out}");
-    assert!(alarm(&h, "ic-gone").is_some());
-    // One IC's bad tags do not fail the endpoint's event: said, and marked on the IC.
-    let rejected = of("ic-bad-tags");
-    assert!(
-        rejected["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("tags rejected"),
-        "{out}"
-    );
-    assert_eq!(h.fx.status(&bad).as_deref(), Some("rejected 1 problem"));
-    // ... and counted as Rejected, so the problems alarm sees it.
-    std::thread::sleep(Duration::from_millis(100));
-    let record = h
-        .function
-        .logs()
-        .iter()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("_aws").is_some())
-        .unwrap_or_default();
-    assert_eq!(record["Rejected"], 1.0, "{record}");
-    assert_eq!(record["Applied"], 1.0, "{record}");
-
-    // The IC is deleted; what scaletag made for it does not outlive it.
-    h.fx.delete_component("ic-gone");
-    let sweep = ok(h.invoke(&sweep_event()));
-    let line = sweep["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["inference_component"] == "ic-gone")
-        .cloned()
-        .unwrap_or_else(|| panic!("{sweep}"));
-    assert_eq!(line["result"], "detached", "{line}");
-    assert!(alarm(&h, "ic-gone").is_none());
-    assert!(h.fx.component_state("ic-gone").targets.is_empty());
-}
-
-fn sweep_event() -> Value {
-    json!({"version": "0", "id": "s", "detail-type": "Scheduled Event", "source": "aws.events",
-           "account": "123456789012", "time": "2026-11-28T10:00:00Z", "region": "us-east-1",
-           "resources": [], "detail": {}})
 }

@@ -4,26 +4,9 @@
 use std::time::Duration;
 
 use scaletag_testkit as support;
-use serde_json::Value;
 use support::fixture::Harness;
 
 const TEMPLATE: &str = "autoscaling:template";
-
-/// The EMF records the function printed since `from` log lines.
-fn records(h: &Harness, from: usize) -> Vec<Value> {
-    // The log is read by another thread: give the last line a moment to arrive.
-    std::thread::sleep(Duration::from_millis(100));
-    h.function.logs()[from..]
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect()
-}
-
-fn only(records: Vec<Value>) -> Value {
-    assert_eq!(records.len(), 1, "one record per invocation: {records:?}");
-    records.into_iter().next().unwrap_or_default()
-}
 
 #[test]
 fn every_invocation_prints_one_emf_record_with_its_outcome() {
@@ -33,7 +16,7 @@ fn every_invocation_prints_one_emf_record_with_its_outcome() {
 
     let mut seen = h.function.logs().len();
     h.invoke(&event).expect("applied");
-    let first = only(records(&h, seen));
+    let first = h.emf_record(seen);
     let directive = &first["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(directive["Namespace"], "Platform/scaletag");
     assert_eq!(directive["Dimensions"], serde_json::json!([[]]));
@@ -56,7 +39,7 @@ fn every_invocation_prints_one_emf_record_with_its_outcome() {
     // Steady state: unchanged, no write.
     seen = h.function.logs().len();
     h.invoke(&event).expect("unchanged");
-    let steady = only(records(&h, seen));
+    let steady = h.emf_record(seen);
     assert_eq!(
         (steady["Unchanged"].as_f64(), steady["Writes"].as_f64()),
         (Some(1.0), Some(0.0))
@@ -69,7 +52,7 @@ fn every_invocation_prints_one_emf_record_with_its_outcome() {
     );
     seen = h.function.logs().len();
     h.invoke(&event).expect_err("rejected");
-    let rejected = only(records(&h, seen));
+    let rejected = h.emf_record(seen);
     assert_eq!(rejected["Rejected"], 1.0);
     assert_eq!(rejected["result"], "rejected");
 }
@@ -82,7 +65,7 @@ fn retries_and_throttles_are_counted() {
     let seen = h.function.logs().len();
     h.invoke(&event).expect("applied despite throttling");
     let injected = h.proxy.throttle_every(None);
-    let record = only(records(&h, seen));
+    let record = h.emf_record(seen);
     assert!(injected > 0);
     assert_eq!(
         record["Throttles"].as_f64(),
@@ -106,48 +89,5 @@ fn an_invalid_namespace_stops_the_function_at_start_up() {
             .any(|l| l.contains("reserved for AWS services")),
         "{:?}",
         h.function.logs()
-    );
-}
-
-#[test]
-fn a_sweep_that_could_not_reconcile_everything_fails_after_finishing_the_rest() {
-    let h = Harness::start(&[]);
-    let (_, _) = h.one_variant("metrics-sweep-ok", &[(TEMPLATE, "default")]);
-    let (_, _) = h.one_variant("metrics-sweep-typo", &[(TEMPLATE, "defualt")]);
-    let (_, _) = h.one_variant("metrics-sweep-refused", &[(TEMPLATE, "default")]);
-    h.proxy.refuse(
-        "PutScalingPolicy",
-        "metrics-sweep-refused",
-        "ValidationException",
-        "refused for this test",
-    );
-    let scheduled = serde_json::json!({"version": "0", "id": "5e0c7a2b-0000-4000-8000-000000000002",
-        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
-        "time": "2026-11-29T10:00:00Z", "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/scaletag-Sweep"], "detail": {}});
-    let seen = h.function.logs().len();
-    let err = h
-        .invoke(&scheduled)
-        .expect_err("a failed endpoint fails the sweep");
-    assert_eq!(err["errorType"], "scaletag.SweepIncomplete", "{err}");
-    let message = err["errorMessage"].as_str().unwrap_or_default();
-    assert!(message.contains("metrics-sweep-refused"), "{message}");
-    assert!(
-        !message.contains("metrics-sweep-typo"),
-        "a rejection is not a failure: {message}"
-    );
-    // Every other endpoint was done first.
-    assert_eq!(
-        h.fx.state("metrics-sweep-ok").policy_names(),
-        ["scaletag-default"]
-    );
-    let record = only(records(&h, seen));
-    assert_eq!(record["trigger"], "sweep");
-    assert!(record["Failed"].as_f64() >= Some(1.0), "{record}");
-    assert!(record["Rejected"].as_f64() >= Some(1.0), "{record}");
-    let named = record["failed_or_rejected"].to_string();
-    assert!(
-        named.contains("metrics-sweep-refused") && named.contains("metrics-sweep-typo"),
-        "{named}"
     );
 }

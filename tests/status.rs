@@ -88,28 +88,3 @@ fn not_opted_in_gets_no_status_and_status_tag_off_writes_none() {
         off.proxy.ops()
     );
 }
-
-#[test]
-fn a_sweep_with_one_rejected_endpoint_reports_it_and_marks_it() {
-    let h = Harness::start(&[]);
-    let (good, _) = h.one_variant("status-sweep-good", &[(TEMPLATE, "default")]);
-    let (bad, _) = h.one_variant(
-        "status-sweep-bad",
-        &[(TEMPLATE, "default"), ("autoscaling:min-capacity", "9")],
-    );
-    let sweep = json!({"version": "0", "id": "s", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": "2026-11-28T10:00:00Z",
-        "region": "us-east-1", "resources": [], "detail": {}});
-    // A rejection is not a failed sweep (no retry mends it): the report and the tag tell it.
-    let report = h.invoke(&sweep).expect("the sweep succeeds");
-    let line = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["endpoint"] == "status-sweep-bad")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(line["result"], "rejected", "{report}");
-    assert_eq!(h.fx.status(&bad).as_deref(), Some("rejected 1 problem"));
-    assert_eq!(h.fx.status(&good).as_deref(), Some("ok"));
-}

@@ -142,6 +142,12 @@ impl Fixture {
         self.state_where(|r| r == id)
     }
 
+    /// scaletag's wake alarm of an IC, if CloudWatch holds it (as [`Fixture::alarms`] shows it).
+    pub fn wake_alarm(&self, ic: &str) -> Option<Value> {
+        let name = format!("scaletag-wake-{ic}");
+        self.alarms().into_iter().find(|a| a["name"] == name)
+    }
+
     /// The ARN of one scaling policy of an IC.
     pub fn policy_arn(&self, name: &str, policy: &str) -> Option<String> {
         self.rt.block_on(async {

@@ -425,6 +425,24 @@ impl Harness {
         (arn, event)
     }
 
+    /// The embedded-metric-format records the function printed since `from` log lines.
+    pub fn emf_records(&self, from: usize) -> Vec<Value> {
+        // The log is read by another thread: give the last line a moment to arrive.
+        std::thread::sleep(Duration::from_millis(100));
+        self.function.logs()[from..]
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("_aws").is_some())
+            .collect()
+    }
+
+    /// The one EMF record since `from` log lines: each invocation prints exactly one.
+    pub fn emf_record(&self, from: usize) -> Value {
+        let records = self.emf_records(from);
+        assert_eq!(records.len(), 1, "one record per invocation: {records:?}");
+        records.into_iter().next().unwrap_or_default()
+    }
+
     /// Delivers `event` and returns the function's answer, with the AWS calls it made.
     pub fn invoke(&self, event: &Value) -> Result<Value, Value> {
         self.proxy.clear();

@@ -776,6 +776,35 @@ pub fn cli_json(aws_port: u16, args: &[&str]) -> (i32, Value) {
 }
 
 /// Reads an event from `events/`, renamed for a test's own endpoint.
+/// The scheduled event that starts a sweep, as EventBridge delivers it. A sweep acts on every
+/// endpoint and inference component of the (shared) moto server, so each test that sweeps
+/// lives in a test file of its own: its own process, its own server.
+pub fn sweep_event() -> Value {
+    json!({"version": "0", "id": "5e0c7a2b-0000-4000-8000-000000000002",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "time": "2026-11-29T10:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/scaletag-Sweep"], "detail": {}})
+}
+
+/// The CloudTrail event of an API call on the inference component `ic` (`arn`), from a sample
+/// in events/, as EventBridge delivers it.
+pub fn api_call(file: &str, ic: &str, arn: &str) -> Value {
+    let text = std::fs::read_to_string(repo().join("events").join(file)).expect("event file");
+    let mut v: Value = serde_json::from_str(&text).expect("event json");
+    let detail = &mut v["detail"];
+    if detail["requestParameters"]
+        .get("inferenceComponentName")
+        .is_some()
+    {
+        detail["requestParameters"]["inferenceComponentName"] = json!(ic);
+        detail["responseElements"]["inferenceComponentArn"] = json!(arn);
+    }
+    if detail["requestParameters"].get("resourceArn").is_some() {
+        detail["requestParameters"]["resourceArn"] = json!(arn);
+    }
+    v
+}
+
 pub fn event(file: &str, endpoint: &str, arn: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("events").join(file)).expect("event file");
     let mut v: Value = serde_json::from_str(&text).expect("event json");
