@@ -553,19 +553,41 @@ impl Aws {
             deadline: false,
             last: Fault::Local(e.to_string()),
         })?;
-        call(Op::PutScalingPolicy, subject, dl, || {
-            self.aas
-                .put_scaling_policy()
-                .service_namespace(NAMESPACE)
-                .resource_id(subject)
-                .scalable_dimension(aas::types::ScalableDimension::from(key.dimension.as_str()))
-                .policy_name(policy_name)
-                .policy_type(aas::types::PolicyType::TargetTrackingScaling)
+        self.put_scaling_policy(key, policy_name, dl, |put| {
+            put.policy_type(aas::types::PolicyType::TargetTrackingScaling)
                 .target_tracking_scaling_policy_configuration(sdk_config.clone())
-                .send()
         })
         .await?;
         Ok(())
+    }
+
+    /// PutScalingPolicy on `key`, its type and configuration set by `configure` (target
+    /// tracking, or the wake step policy); the policy's ARN.
+    pub(crate) async fn put_scaling_policy(
+        &self,
+        key: &TargetKey,
+        policy_name: &str,
+        dl: &Deadline,
+        configure: impl Fn(
+            aas::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder,
+        ) -> aas::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder,
+    ) -> Result<String, AwsError> {
+        let subject = key.resource_id.as_str();
+        let out = call(Op::PutScalingPolicy, subject, dl, || {
+            configure(
+                self.aas
+                    .put_scaling_policy()
+                    .service_namespace(NAMESPACE)
+                    .resource_id(subject)
+                    .scalable_dimension(aas::types::ScalableDimension::from(key.dimension.as_str()))
+                    .policy_name(policy_name),
+            )
+            .send()
+        })
+        .await?;
+        Ok(found(out)
+            .map(|o| o.policy_arn().to_string())
+            .unwrap_or_default())
     }
 }
 

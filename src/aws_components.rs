@@ -258,23 +258,12 @@ impl Aws {
         config: &StepScaling,
         dl: &Deadline,
     ) -> Result<String, AwsError> {
-        let subject = key.resource_id.as_str();
         let sdk = step_to_sdk(config);
-        let out = call(Op::PutScalingPolicy, subject, dl, || {
-            self.aas
-                .put_scaling_policy()
-                .service_namespace(NAMESPACE)
-                .resource_id(subject)
-                .scalable_dimension(aas::types::ScalableDimension::from(key.dimension.as_str()))
-                .policy_name(policy_name)
-                .policy_type(aas::types::PolicyType::StepScaling)
+        self.put_scaling_policy(key, policy_name, dl, |put| {
+            put.policy_type(aas::types::PolicyType::StepScaling)
                 .step_scaling_policy_configuration(sdk.clone())
-                .send()
         })
-        .await?;
-        Ok(found(out)
-            .map(|o| o.policy_arn().to_string())
-            .unwrap_or_default())
+        .await
     }
 }
 

@@ -56,18 +56,7 @@ impl Fixture {
     /// Returns its ARN.
     pub fn create_component(&self, name: &str, endpoint: &str, tags: &[(&str, &str)]) -> String {
         self.rt.block_on(async {
-            self.sm
-                .create_model()
-                .model_name(format!("{name}-model"))
-                .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
-                .primary_container(
-                    t::ContainerDefinition::builder()
-                        .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/llm:1")
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("create model");
+            self.model(&format!("{name}-model")).await;
             self.sm
                 .create_inference_component()
                 .inference_component_name(name)

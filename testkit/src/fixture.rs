@@ -73,18 +73,7 @@ impl Fixture {
     ) -> String {
         use sagemaker::types as t;
         self.rt.block_on(async {
-            self.sm
-                .create_model()
-                .model_name(format!("{name}-model"))
-                .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
-                .primary_container(
-                    t::ContainerDefinition::builder()
-                        .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1")
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("create model");
+            self.model(&format!("{name}-model")).await;
             let pv = |v: &Variant| match v {
                 Variant::Instances(n, ty) | Variant::Shadow(n, ty) => {
                     t::ProductionVariant::builder()
@@ -130,6 +119,22 @@ impl Fixture {
                 .expect("create endpoint");
             out.endpoint_arn().expect("arn").to_string()
         })
+    }
+
+    /// A SageMaker model named `name` (what variants and inference components serve).
+    pub(crate) async fn model(&self, name: &str) {
+        self.sm
+            .create_model()
+            .model_name(name)
+            .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
+            .primary_container(
+                sagemaker::types::ContainerDefinition::builder()
+                    .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create model");
     }
 
     /// Replaces every tag of the resource but scaletag's own status tag, as a user retagging
