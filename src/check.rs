@@ -207,7 +207,10 @@ pub fn check_template(
         let props = resource.get("Properties");
         let kind = match resource.get("Type").and_then(Yaml::as_str) {
             Some("AWS::SageMaker::Endpoint") => {
-                findings.extend(check_endpoint(&at, props, resources, catalog, settings));
+                let parameters = doc.get("Parameters").and_then(Yaml::as_mapping);
+                findings.extend(check_endpoint(
+                    &at, props, resources, parameters, catalog, settings,
+                ));
                 "EndpointName"
             }
             Some("AWS::SageMaker::InferenceComponent") => {
@@ -224,7 +227,7 @@ pub fn check_template(
                     .iter()
                     .any(|(k, v)| *k == format!("{}:template", settings.tag_prefix) && v != "off")
             });
-        let name = props.and_then(|p| p.get(kind)).and_then(scalar);
+        let name = props.and_then(|p| p.get(kind)).and_then(name_text);
         for owner in other_owners(resources, id, name.as_deref())
             .into_iter()
             .filter(|_| opted_in)
@@ -400,19 +403,32 @@ fn other_owners(
         .filter(|(_, r)| {
             let id = serde_json::to_string(&r.get("Properties").and_then(|p| p.get("ResourceId")))
                 .unwrap_or_default();
-            let mentions = |word: &str| {
+            // A whole word of the resource id: a logical id is alphanumeric, a name may also
+            // hold `-` (so `churn` is not `churn-v2`).
+            let mentions = |word: &str, part: fn(char) -> bool| {
                 id.match_indices(word).any(|(i, _)| {
                     let before = id[..i].chars().last();
                     let after = id[i + word.len()..].chars().next();
-                    !before.is_some_and(|c| c.is_alphanumeric())
-                        && !after.is_some_and(|c| c.is_alphanumeric())
+                    !before.is_some_and(part) && !after.is_some_and(part)
                 })
             };
             (id.contains("endpoint/") || id.contains("inference-component/"))
-                && (mentions(logical) || name.is_some_and(mentions))
+                && (mentions(logical, char::is_alphanumeric)
+                    || name.is_some_and(|n| mentions(n, |c| c.is_alphanumeric() || c == '-')))
         })
         .filter_map(|(id, _)| id.as_str().map(str::to_string))
         .collect()
+}
+
+/// A resource's name as the template writes it: a literal, or the string of a `!Sub` (or
+/// `Fn::Sub`), which another resource that means the same name rebuilds with the same text
+/// (`!Sub endpoint/${Model}-prd/variant/...` for `!Sub ${Model}-prd`).
+fn name_text(v: &Yaml) -> Option<String> {
+    match v {
+        Yaml::Tagged(t) if t.tag == "Sub" => t.value.as_str().map(str::to_string),
+        Yaml::Mapping(m) if m.len() == 1 => m.get("Fn::Sub")?.as_str().map(str::to_string),
+        _ => scalar(v),
+    }
 }
 
 /// A literal tag key or value as a string; `None` for an intrinsic function.
@@ -443,12 +459,14 @@ fn check_endpoint(
     at: &str,
     props: Option<&Yaml>,
     resources: &serde_norway::Mapping,
+    parameters: Option<&serde_norway::Mapping>,
     catalog: &Catalog,
     settings: &Settings,
 ) -> Vec<Finding> {
-    let variants = props
+    let config = props
         .and_then(|p| p.get("EndpointConfigName"))
-        .and_then(|c| config_variants(resources, c));
+        .and_then(|c| config_properties(resources, c));
+    let variants = config.and_then(config_variants);
     let name = props
         .and_then(|p| p.get("EndpointName"))
         .and_then(|n| match n {
@@ -458,7 +476,17 @@ fn check_endpoint(
     // Every branch of a conditional (`!If`) is a tag set the stack may deploy: a problem in
     // any of them is a problem.
     let mut findings = Vec::new();
-    for set in tag_sets(props.and_then(|p| p.get("Tags"))) {
+    let sets = tag_sets(props.and_then(|p| p.get("Tags")));
+    let opted_in = sets.iter().any(|set| {
+        LiteralTags::read(at, set, settings)
+            .tags
+            .iter()
+            .any(|(k, _)| k.starts_with(&format!("{}:", settings.tag_prefix)))
+    });
+    if let (Some(config), true) = (config, opted_in) {
+        findings.extend(burstable_parameters(at, config, parameters));
+    }
+    for set in sets {
         let read = LiteralTags::read(at, &set, settings);
         findings.extend(read.notes.clone());
         let locate = |key: &str| read.locate(at, key);
@@ -529,10 +557,9 @@ fn is_no_value(v: &Yaml) -> bool {
     }
 }
 
-/// The variants of the `AWS::SageMaker::EndpointConfig` an endpoint names, when it names one
-/// of the same template (`!GetAtt X.EndpointConfigName`, `Fn::GetAtt`, or `!Ref X`) and its
-/// variants are literal.
-fn config_variants(resources: &serde_norway::Mapping, name: &Yaml) -> Option<Vec<VariantFacts>> {
+/// The properties of the `AWS::SageMaker::EndpointConfig` an endpoint names, when it names one
+/// of the same template (`!GetAtt X.EndpointConfigName`, `Fn::GetAtt`, or `!Ref X`).
+fn config_properties<'a>(resources: &'a serde_norway::Mapping, name: &Yaml) -> Option<&'a Yaml> {
     let logical = match name {
         Yaml::Tagged(t) if t.tag == "GetAtt" => t.value.as_str()?.split('.').next()?.to_string(),
         Yaml::Tagged(t) if t.tag == "Ref" => t.value.as_str()?.to_string(),
@@ -548,18 +575,78 @@ fn config_variants(resources: &serde_norway::Mapping, name: &Yaml) -> Option<Vec
     if config.get("Type").and_then(Yaml::as_str) != Some("AWS::SageMaker::EndpointConfig") {
         return None;
     }
-    let properties = config.get("Properties")?;
-    // Shadow variants are variants like the others (docs/aws-behaviour.md §8).
-    let shadows = properties
-        .get("ShadowProductionVariants")
-        .and_then(Yaml::as_sequence)
-        .map(|s| s.as_slice())
-        .unwrap_or_default();
-    properties
-        .get("ProductionVariants")?
-        .as_sequence()?
+    config.get("Properties")
+}
+
+/// Every variant of an endpoint config's properties: production, then shadow variants, which
+/// are variants like the others (docs/aws-behaviour.md §8).
+fn all_variants(properties: &Yaml) -> impl Iterator<Item = &Yaml> {
+    let list = |key| {
+        properties
+            .get(key)
+            .and_then(Yaml::as_sequence)
+            .map(|s| s.as_slice())
+            .unwrap_or_default()
+    };
+    list("ProductionVariants")
         .iter()
-        .chain(shadows)
+        .chain(list("ShadowProductionVariants"))
+}
+
+/// Notes for variants whose `InstanceType` is a template parameter (`!Ref P`) that may be a
+/// burstable type, by its `AllowedValues` or its `Default`: deployed with one, the variant is
+/// skipped at runtime (burstable instances cannot scale), which no literal check can see.
+fn burstable_parameters(
+    at: &str,
+    config: &Yaml,
+    parameters: Option<&serde_norway::Mapping>,
+) -> Vec<Finding> {
+    all_variants(config)
+        .filter_map(|v| {
+            let parameter = match v.get("InstanceType")? {
+                Yaml::Tagged(t) if t.tag == "Ref" => t.value.as_str()?,
+                Yaml::Mapping(m) => m.get("Ref")?.as_str()?,
+                _ => return None,
+            };
+            let declared = parameters?.get(parameter)?;
+            let mut burstable: Vec<String> = declared
+                .get("AllowedValues")
+                .and_then(Yaml::as_sequence)
+                .map(|s| s.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .chain(declared.get("Default"))
+                .filter_map(scalar)
+                .filter(|t| desire::is_burstable(t))
+                .collect();
+            burstable.sort();
+            burstable.dedup();
+            if burstable.is_empty() {
+                return None;
+            }
+            let variant = v
+                .get("VariantName")
+                .and_then(scalar)
+                .map(|n| format!("variant `{n}`"))
+                .unwrap_or_else(|| "a variant".into());
+            Some(Finding::new(
+                at,
+                Severity::Note,
+                format!(
+                    "{variant} takes its InstanceType from parameter `{parameter}`, which may be \
+                     burstable ({}): deployed with one, it will not scale (burstable instances \
+                     cannot be scalable targets, so scaletag skips them)",
+                    burstable.join(", ")
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// The variants of an endpoint config's properties, when they are literal.
+fn config_variants(properties: &Yaml) -> Option<Vec<VariantFacts>> {
+    properties.get("ProductionVariants")?.as_sequence()?;
+    all_variants(properties)
         .map(|v| {
             // A name known only at deploy time (`!Sub`, `!Ref`, `!GetAtt`): the variants are
             // not known here, and the tags are checked as if they named real ones.
@@ -763,6 +850,102 @@ Resources:
 
     fn errors(f: &[Finding]) -> Vec<&Finding> {
         f.iter().filter(|f| f.severity == Severity::Error).collect()
+    }
+
+    #[test]
+    fn a_target_that_rebuilds_a_sub_endpoint_name_is_a_second_owner() {
+        let template = |resource_id: &str| {
+            format!(
+                r#"
+Resources:
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointName: !Sub ${{Env}}-churn
+      EndpointConfigName: config
+      Tags: [{{Key: autoscaling:template, Value: default}}]
+  Target:
+    Type: AWS::ApplicationAutoScaling::ScalableTarget
+    Properties:
+      ResourceId: {resource_id}
+"#
+            )
+        };
+        let owners = |f: Vec<Finding>| {
+            f.iter()
+                .filter(|x| x.severity == Severity::Warning && x.message.contains("`Target`"))
+                .count()
+        };
+        assert_eq!(
+            owners(check(&template(
+                "!Sub endpoint/${Env}-churn/variant/AllTraffic"
+            ))),
+            1
+        );
+        // Another endpoint whose name only ends the same way is not this one.
+        assert_eq!(
+            owners(check(&template(
+                "!Sub endpoint/${Env}-churn-v2/variant/AllTraffic"
+            ))),
+            0
+        );
+        assert_eq!(
+            owners(check(&template(
+                "!Sub endpoint/${Other}/variant/AllTraffic"
+            ))),
+            0
+        );
+    }
+
+    #[test]
+    fn a_parameter_instance_type_that_may_be_burstable_is_noted() {
+        let template = |allowed: &str, tags: &str| {
+            format!(
+                r#"
+Parameters:
+  Size:
+    Type: String
+    Default: ml.m5.large
+    AllowedValues: {allowed}
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties:
+      ProductionVariants:
+        - VariantName: AllTraffic
+          InstanceType: !Ref Size
+      ShadowProductionVariants:
+        - VariantName: Shadow
+          InstanceType: {{"Ref": "Size"}}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !Ref Config
+      Tags: {tags}
+"#
+            )
+        };
+        let opted_in = "[{Key: autoscaling:template, Value: default}]";
+        let f = check(&template(
+            "[ml.t2.medium, ml.m5.large, ml.t2.large]",
+            opted_in,
+        ));
+        let notes: Vec<_> = f
+            .iter()
+            .filter(|x| x.message.contains("from parameter `Size`"))
+            .collect();
+        assert_eq!(notes.len(), 2, "{f:?}");
+        assert!(notes.iter().all(|n| n.severity == Severity::Note
+            && n.message.contains("ml.t2.large, ml.t2.medium")
+            && n.message.contains("will not scale")));
+        assert!(notes[0].message.starts_with("variant `AllTraffic`"));
+        assert!(notes[1].message.starts_with("variant `Shadow`"));
+        assert!(errors(&f).is_empty(), "{f:?}");
+        // Only burstable choices are worth a word; and only on an endpoint that opted in.
+        let f = check(&template("[ml.m5.large, ml.trn1.2xlarge]", opted_in));
+        assert!(!f.iter().any(|x| x.message.contains("parameter")), "{f:?}");
+        let f = check(&template("[ml.t2.medium]", "[{Key: team, Value: ml}]"));
+        assert!(!f.iter().any(|x| x.message.contains("parameter")), "{f:?}");
     }
 
     #[test]

@@ -139,6 +139,23 @@ fn serverless_repository_metadata_names_this_version_and_files() {
             p["Description"].as_str().is_some_and(|d| d.len() > 20),
             "{name}"
         );
+        // Only the catalog (a JSON document) is free-form; every other value is constrained,
+        // and a refused pattern says what it wants instead of printing the regular expression.
+        // (cfn-lint, above, checks that each default meets its constraint.)
+        if name != "PolicyTemplates" {
+            assert!(
+                p.get("AllowedPattern").is_some() || p.get("AllowedValues").is_some(),
+                "{name} is unconstrained"
+            );
+        }
+        if p.get("AllowedPattern").is_some() {
+            assert!(
+                p["ConstraintDescription"]
+                    .as_str()
+                    .is_some_and(|d| d.len() > 10),
+                "{name}: a pattern with no ConstraintDescription"
+            );
+        }
     }
 }
 
