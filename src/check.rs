@@ -219,14 +219,13 @@ pub fn check_template(
             }
             _ => continue,
         };
-        let opted_in = tag_sets(props.and_then(|p| p.get("Tags")))
-            .iter()
-            .any(|set| {
-                LiteralTags::read(&at, set, settings)
-                    .tags
-                    .iter()
-                    .any(|(k, v)| *k == format!("{}:template", settings.tag_prefix) && v != "off")
-            });
+        let tags = props.and_then(|p| p.get("Tags"));
+        let opted_in = choices(&at, &[tags]).0.iter().any(|choice| {
+            LiteralTags::read(&at, &tag_set(tags, choice), settings)
+                .tags
+                .iter()
+                .any(|(k, v)| *k == format!("{}:template", settings.tag_prefix) && v != "off")
+        });
         let name = props.and_then(|p| p.get(kind)).and_then(name_text);
         for owner in other_owners(resources, id, name.as_deref())
             .into_iter()
@@ -255,6 +254,88 @@ pub fn check_template(
     }
     locate_lines(file, text, &mut findings);
     findings
+}
+
+/// The findings as one SARIF 2.1.0 log (OASIS's Static Analysis Results Interchange Format),
+/// for code-scanning services such as GitHub's (`github/codeql-action/upload-sarif`): one rule
+/// per kind of finding, each result at its template file and line where they are known.
+pub fn sarif(findings: &[Finding], version: &str) -> serde_json::Value {
+    const RULES: [(Severity, &str, &str); 3] = [
+        (
+            Severity::Error,
+            "rejected-tag",
+            "A tag scaletag would reject at deploy: nothing would be applied to the resource.",
+        ),
+        (
+            Severity::Warning,
+            "two-owners",
+            "Tagged for scaletag and scaled by the template too: two owners undo each other.",
+        ),
+        (
+            Severity::Note,
+            "note",
+            "Worth knowing: values known only at deploy, variants that will not scale.",
+        ),
+    ];
+    let rules: Vec<serde_json::Value> = RULES
+        .iter()
+        .map(|(severity, id, text)| {
+            serde_json::json!({
+                "id": id,
+                "shortDescription": {"text": text},
+                "defaultConfiguration": {"level": sarif_level(*severity)},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let index = RULES
+                .iter()
+                .position(|(s, ..)| *s == f.severity)
+                .unwrap_or(0);
+            let mut result = serde_json::json!({
+                "ruleId": RULES[index].1,
+                "ruleIndex": index,
+                "level": sarif_level(f.severity),
+                "message": {"text": f.message},
+            });
+            if let Some(file) = &f.file {
+                let mut physical = serde_json::json!({"artifactLocation": {"uri": file}});
+                if let Some(line) = f.line {
+                    physical["region"] = serde_json::json!({"startLine": line});
+                }
+                let mut location = serde_json::json!({"physicalLocation": physical});
+                if let Some(path) = &f.path {
+                    location["logicalLocations"] =
+                        serde_json::json!([{"fullyQualifiedName": path}]);
+                }
+                result["locations"] = serde_json::json!([location]);
+            }
+            result
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "scaletag",
+                "version": version,
+                "semanticVersion": version,
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
 }
 
 /// A finding as a GitHub Actions workflow command: an annotation on the template's line.
@@ -305,20 +386,20 @@ struct LiteralTags {
 }
 
 impl LiteralTags {
-    fn read(at: &str, items: &[(usize, &Yaml)], settings: &Settings) -> LiteralTags {
+    fn read(at: &str, items: &[(usize, Yaml)], settings: &Settings) -> LiteralTags {
         let mut out = LiteralTags {
             tags: Vec::new(),
             index_of: Vec::new(),
             notes: Vec::new(),
         };
         let lead = format!("{}:", settings.tag_prefix);
-        for &(i, tag) in items {
+        for (i, tag) in items {
             let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
                 continue;
             };
             match value.and_then(scalar) {
                 Some(v) => {
-                    out.index_of.push((key.clone(), i));
+                    out.index_of.push((key.clone(), *i));
                     out.tags.push((key, v));
                 }
                 None if key.starts_with(&lead) => out.notes.push(Finding::new(
@@ -362,9 +443,10 @@ fn check_component(
         status: "InService".into(),
         min_instances: None,
     };
-    let mut findings = Vec::new();
-    for set in tag_sets(props.and_then(|p| p.get("Tags"))) {
-        let read = LiteralTags::read(at, &set, settings);
+    let tags = props.and_then(|p| p.get("Tags"));
+    let (stacks, mut findings) = choices(at, &[tags]);
+    for choice in &stacks {
+        let read = LiteralTags::read(at, &tag_set(tags, choice), settings);
         findings.extend(read.notes.clone());
         match component::desire(&facts, &read.tags, catalog, settings) {
             Ok(Desired::NotOptedIn { reason }) => {
@@ -466,34 +548,34 @@ fn check_endpoint(
     let config = props
         .and_then(|p| p.get("EndpointConfigName"))
         .and_then(|c| config_properties(resources, c));
-    let variants = config.and_then(config_variants);
     let name = props
         .and_then(|p| p.get("EndpointName"))
         .and_then(|n| match n {
             Yaml::String(s) => Some(s.as_str()),
             _ => None,
         });
-    // Every branch of a conditional (`!If`) is a tag set the stack may deploy: a problem in
-    // any of them is a problem.
-    let mut findings = Vec::new();
-    let sets = tag_sets(props.and_then(|p| p.get("Tags")));
-    let opted_in = sets.iter().any(|set| {
-        LiteralTags::read(at, set, settings)
+    // Every combination of the conditions (`!If`) in the tags and the endpoint config is a
+    // stack that may be deployed: a problem in any of them is a problem. One condition decides
+    // the same way in both, so a shadow variant and the tag for it that share a condition
+    // always come together.
+    let tags = props.and_then(|p| p.get("Tags"));
+    let (stacks, mut findings) = choices(at, &[tags, config]);
+    for choice in &stacks {
+        let read = LiteralTags::read(at, &tag_set(tags, choice), settings);
+        let config = config.and_then(|c| resolve(c, choice));
+        let opted_in = read
             .tags
             .iter()
-            .any(|(k, _)| k.starts_with(&format!("{}:", settings.tag_prefix)))
-    });
-    if let (Some(config), true) = (config, opted_in) {
-        findings.extend(burstable_parameters(at, config, parameters));
-    }
-    for set in sets {
-        let read = LiteralTags::read(at, &set, settings);
+            .any(|(k, _)| k.starts_with(&format!("{}:", settings.tag_prefix)));
+        if let (Some(config), true) = (&config, opted_in) {
+            findings.extend(burstable_parameters(at, config, parameters));
+        }
         findings.extend(read.notes.clone());
         let locate = |key: &str| read.locate(at, key);
         findings.extend(check_tags(
             at,
             &read.tags,
-            variants.clone(),
+            config.as_ref().and_then(config_variants),
             name,
             catalog,
             settings,
@@ -506,37 +588,114 @@ fn check_endpoint(
     findings
 }
 
-/// The tag lists a `Tags` property can deploy, each item with its index in the template: the
-/// list itself; for `!If [cond, a, b]` (or `Fn::If`) around the list, each branch's; for
-/// items that are `!If`, one list of every item's first branch and one of every item's second
-/// (`AWS::NoValue` leaves the item out).
-fn tag_sets(tags: Option<&Yaml>) -> Vec<Vec<(usize, &Yaml)>> {
-    let Some(tags) = tags else {
-        return vec![Vec::new()];
-    };
-    if let Some([_, then, otherwise]) = if_branches(tags) {
-        let mut sets = tag_sets(Some(then));
-        sets.extend(tag_sets(Some(otherwise)));
-        return sets;
+/// At most this many distinct conditions are combined (2^6 = 64 stacks); past it, only every
+/// condition true and every condition false, which a note says.
+const MAX_CONDITIONS: usize = 6;
+
+/// Which way each named condition goes, in one stack the template may deploy.
+type Choice = std::collections::BTreeMap<String, bool>;
+
+/// Every combination of the conditions that the `!If`s (or `Fn::If`s) in `values` name, each
+/// condition deciding the same way wherever it appears; with a note when there are too many to
+/// combine.
+fn choices(at: &str, values: &[Option<&Yaml>]) -> (Vec<Choice>, Vec<Finding>) {
+    fn names(v: &Yaml, out: &mut Vec<String>) {
+        if let Some([condition, then, otherwise]) = if_branches(v) {
+            out.push(condition_key(condition));
+            names(then, out);
+            names(otherwise, out);
+            return;
+        }
+        match v {
+            Yaml::Sequence(s) => s.iter().for_each(|x| names(x, out)),
+            Yaml::Mapping(m) => m.values().for_each(|x| names(x, out)),
+            Yaml::Tagged(t) => names(&t.value, out),
+            _ => {}
+        }
     }
-    let items: Vec<(usize, &Yaml)> = tags
-        .as_sequence()
-        .map(|s| s.iter().enumerate().collect())
-        .unwrap_or_default();
-    if !items.iter().any(|(_, item)| if_branches(item).is_some()) {
-        return vec![items];
+    let mut all = Vec::new();
+    values.iter().flatten().for_each(|v| names(v, &mut all));
+    all.sort();
+    all.dedup();
+    let every = |way: bool| all.iter().map(|n| (n.clone(), way)).collect::<Choice>();
+    if all.len() > MAX_CONDITIONS {
+        let note = Finding::new(
+            at,
+            Severity::Note,
+            format!(
+                "{} conditions decide these tags: checked with all of them true and all false, \
+                 not each of their {} combinations",
+                all.len(),
+                1u128 << all.len().min(127)
+            ),
+        );
+        return (vec![every(true), every(false)], vec![note]);
     }
-    (1..=2)
-        .map(|branch| {
-            items
-                .iter()
-                .filter_map(|(i, item)| match if_branches(item) {
-                    Some(b) => Some((*i, &b[branch])).filter(|(_, v)| !is_no_value(v)),
-                    None => Some((*i, *item)),
-                })
+    let combinations = (0..1u32 << all.len())
+        .map(|bits| {
+            all.iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), bits >> i & 1 == 0))
                 .collect()
         })
-        .collect()
+        .collect();
+    (combinations, Vec::new())
+}
+
+/// A condition as `!If` names it (a string; anything else by its text).
+fn condition_key(condition: &Yaml) -> String {
+    scalar(condition).unwrap_or_else(|| serde_json::to_string(condition).unwrap_or_default())
+}
+
+/// `v` as the stack `choice` deploys it: every `!If` replaced by its chosen branch, and
+/// `AWS::NoValue` leaving out the item or key it is; `None` when `v` itself is no value.
+fn resolve(v: &Yaml, choice: &Choice) -> Option<Yaml> {
+    if let Some([condition, then, otherwise]) = if_branches(v) {
+        let way = choice
+            .get(&condition_key(condition))
+            .copied()
+            .unwrap_or(true);
+        return resolve(if way { then } else { otherwise }, choice);
+    }
+    if is_no_value(v) {
+        return None;
+    }
+    Some(match v {
+        Yaml::Sequence(s) => Yaml::Sequence(s.iter().filter_map(|x| resolve(x, choice)).collect()),
+        Yaml::Mapping(m) => Yaml::Mapping(
+            m.iter()
+                .filter_map(|(k, x)| Some((k.clone(), resolve(x, choice)?)))
+                .collect(),
+        ),
+        Yaml::Tagged(t) => Yaml::Tagged(Box::new(serde_norway::value::TaggedValue {
+            tag: t.tag.clone(),
+            value: resolve(&t.value, choice)?,
+        })),
+        other => other.clone(),
+    })
+}
+
+/// The tag list a `Tags` property deploys in the stack `choice`, each item with its index in
+/// the list the template writes (an `!If` around the whole list picks one of two lists).
+fn tag_set(tags: Option<&Yaml>, choice: &Choice) -> Vec<(usize, Yaml)> {
+    let Some(mut list) = tags else {
+        return Vec::new();
+    };
+    while let Some([condition, then, otherwise]) = if_branches(list) {
+        let way = choice
+            .get(&condition_key(condition))
+            .copied()
+            .unwrap_or(true);
+        list = if way { then } else { otherwise };
+    }
+    list.as_sequence()
+        .map(|s| {
+            s.iter()
+                .enumerate()
+                .filter_map(|(i, item)| Some((i, resolve(item, choice)?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `[condition, then, else]` of a `!If` or `Fn::If`.
@@ -691,6 +850,21 @@ mod tests {
           InstanceType: ml.m5.large
           InitialInstanceCount: 1
 "#;
+
+    /// The findings for one endpoint on `CONFIG` with these tag items (YAML list lines).
+    fn endpoint_with(items: &str) -> Vec<Finding> {
+        check(&format!(
+            r#"
+Resources:
+{CONFIG}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !Ref Config
+      Tags:{items}
+"#
+        ))
+    }
 
     #[test]
     fn short_form_intrinsics_parse_and_intrinsic_values_are_notes() {
@@ -1009,6 +1183,108 @@ Resources:
             |x| x.location.ends_with("Resources.Items.Properties.Tags[1]")
                 && x.message.contains("did you mean `max-capacity`")
         ));
+    }
+
+    #[test]
+    fn conditions_are_combined_and_decide_alike_in_tags_and_config() {
+        // Only IsProd true with Small false sets a floor above the ceiling: neither all-true
+        // nor all-false shows it.
+        let f = endpoint_with(
+            r#"
+        - {Key: autoscaling:template, Value: default}
+        - !If [IsProd, {Key: autoscaling:min-capacity, Value: "3"}, !Ref AWS::NoValue]
+        - !If [Small, !Ref AWS::NoValue, {Key: autoscaling:max-capacity, Value: "2"}]"#,
+        );
+        let e = errors(&f);
+        assert!(!e.is_empty(), "{f:?}");
+        assert!(
+            e.iter().all(|x| x.message.contains("MinCapacity 3")
+                && x.message.contains("MaxCapacity 2")),
+            "{e:?}"
+        );
+
+        // A shadow variant that exists only under a condition: a tag for it under the same
+        // condition is right in every stack; an unconditional one is wrong without the shadow.
+        let template = |tag: &str| {
+            format!(
+                r#"
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties: !If
+      - Shadow
+      - ProductionVariants: [{{VariantName: Main, InstanceType: ml.m5.large}}]
+        ShadowProductionVariants: [{{VariantName: Trial, InstanceType: ml.m5.large}}]
+      - ProductionVariants: [{{VariantName: Main, InstanceType: ml.m5.large}}]
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      Tags:
+        - {{Key: autoscaling:template, Value: default}}
+        - {tag}
+"#
+            )
+        };
+        let f = check(&template(
+            r#"!If [Shadow, {Key: "autoscaling:variant:Trial:max-capacity", Value: "2"}, !Ref AWS::NoValue]"#,
+        ));
+        assert!(errors(&f).is_empty(), "{f:?}");
+        let f = check(&template(
+            r#"{Key: "autoscaling:variant:Trial:max-capacity", Value: "2"}"#,
+        ));
+        let e = errors(&f);
+        assert_eq!(e.len(), 1, "{f:?}");
+        assert!(e[0].message.contains("Trial"), "{e:?}");
+        assert!(e[0].location.ends_with("Tags[1]"), "{e:?}");
+    }
+
+    #[test]
+    fn sarif_results_name_their_rule_and_place() {
+        let f = endpoint_with("\n        - {Key: autoscaling:template, Value: defualt}");
+        let mut all = f.clone();
+        all.push(Finding::new("--tags", Severity::Note, "no file"));
+        let log = sarif(&all, "9.9.9");
+        let run = &log["runs"][0];
+        let rules = run["tool"]["driver"]["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let results = run["results"].as_array().cloned().unwrap_or_default();
+        assert_eq!(results.len(), all.len());
+        for r in &results {
+            let rule = &rules[r["ruleIndex"].as_u64().unwrap_or(99) as usize];
+            assert_eq!(rule["id"], r["ruleId"]);
+            assert_eq!(rule["defaultConfiguration"]["level"], r["level"]);
+        }
+        let error = &results[0];
+        assert_eq!(error["ruleId"], "rejected-tag");
+        assert_eq!(
+            error["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "t.yaml"
+        );
+        assert_eq!(
+            error["locations"][0]["physicalLocation"]["region"]["startLine"],
+            18
+        );
+        // A finding with no file (a --tags check) is a result without a location.
+        assert!(results.last().is_some_and(|r| r.get("locations").is_none()));
+    }
+
+    #[test]
+    fn too_many_conditions_are_checked_at_their_extremes_and_said() {
+        let items: String = (0..8)
+            .map(|i| {
+                format!("\n        - !If [C{i}, {{Key: team{i}, Value: a}}, !Ref AWS::NoValue]")
+            })
+            .collect();
+        let f = endpoint_with(&format!(
+            "\n        - {{Key: autoscaling:template, Value: defualt}}{items}"
+        ));
+        assert_eq!(errors(&f).len(), 1, "{f:?}");
+        assert!(f.iter().any(|x| x.severity == Severity::Note
+            && x.message.contains("8 conditions")
+            && x.message.contains("256 combinations")));
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub enum Output {
     /// `check` only: GitHub Actions annotations (`::error file=…,line=…::…`), shown on the
     /// offending line of the template in a pull request. Other commands print text.
     Github,
+    /// `check` only: a SARIF 2.1.0 log, for code scanning (GitHub's upload-sarif and other
+    /// SARIF viewers). Other commands print text.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -569,6 +572,7 @@ fn report_findings(findings: &[check::Finding], output: Output, style: Style) ->
                 println!("{}", check::github_annotation(f));
             }
         }
+        Output::Sarif => print_json(&check::sarif(findings, env!("CARGO_PKG_VERSION"))),
         Output::Text => print!("{}", render::check_text(findings, style)),
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {

