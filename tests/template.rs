@@ -701,3 +701,24 @@ fn the_alarm_and_the_dashboard_read_the_functions_own_metrics() {
     }
     assert!(widgets.iter().any(|w| w["type"] == "alarm"));
 }
+
+/// The tools the tests and the builds install are pinned, each with every dependency (a `pip
+/// freeze`), so a fresh machine installs exactly what was tested.
+#[test]
+fn build_and_test_tools_are_pinned_exactly() {
+    for file in ["requirements-dev.txt", "requirements-build.txt"] {
+        let text = std::fs::read_to_string(support::repo().join(file)).expect(file);
+        let pins: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect();
+        assert!(pins.len() > 10, "{file}: {pins:?}");
+        for pin in pins {
+            let (name, version) = pin.split_once("==").unwrap_or(("", ""));
+            assert!(
+                !name.is_empty() && !version.is_empty() && !pin.contains([' ', '>', '<', '~', ';']),
+                "{file}: `{pin}` is not an exact pin"
+            );
+        }
+    }
+}
