@@ -647,15 +647,21 @@ fn condition_key(condition: &Yaml) -> String {
     scalar(condition).unwrap_or_else(|| serde_json::to_string(condition).unwrap_or_default())
 }
 
+/// The branch the stack `choice` takes, when `v` is an `!If`.
+fn chosen<'a>(v: &'a Yaml, choice: &Choice) -> Option<&'a Yaml> {
+    let [condition, then, otherwise] = if_branches(v)?;
+    let way = choice
+        .get(&condition_key(condition))
+        .copied()
+        .unwrap_or(true);
+    Some(if way { then } else { otherwise })
+}
+
 /// `v` as the stack `choice` deploys it: every `!If` replaced by its chosen branch, and
 /// `AWS::NoValue` leaving out the item or key it is; `None` when `v` itself is no value.
 fn resolve(v: &Yaml, choice: &Choice) -> Option<Yaml> {
-    if let Some([condition, then, otherwise]) = if_branches(v) {
-        let way = choice
-            .get(&condition_key(condition))
-            .copied()
-            .unwrap_or(true);
-        return resolve(if way { then } else { otherwise }, choice);
+    if let Some(branch) = chosen(v, choice) {
+        return resolve(branch, choice);
     }
     if is_no_value(v) {
         return None;
@@ -681,12 +687,8 @@ fn tag_set(tags: Option<&Yaml>, choice: &Choice) -> Vec<(usize, Yaml)> {
     let Some(mut list) = tags else {
         return Vec::new();
     };
-    while let Some([condition, then, otherwise]) = if_branches(list) {
-        let way = choice
-            .get(&condition_key(condition))
-            .copied()
-            .unwrap_or(true);
-        list = if way { then } else { otherwise };
+    while let Some(branch) = chosen(list, choice) {
+        list = branch;
     }
     list.as_sequence()
         .map(|s| {
