@@ -104,6 +104,17 @@ where
     }
 }
 
+/// Who registered a scalable target, read from its tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetOwner {
+    /// It carries scaletag's owner tag.
+    Scaletag,
+    /// Someone else registered it (or it has no ARN, so no tags).
+    Other,
+    /// It was deregistered between the listing and the tag read.
+    Gone,
+}
+
 pub(crate) fn found<T>(c: Called<T>) -> Option<T> {
     match c {
         Called::Done(t) => Some(t),
@@ -389,24 +400,39 @@ impl Aws {
         Ok(actions.unwrap_or_default())
     }
 
-    /// Whether a scalable target carries scaletag's owner tag. A target without an ARN (AAS
-    /// gives none to targets registered before it had tags) cannot carry it: not scaletag's.
-    pub async fn owns_target(&self, arn: Option<&str>, dl: &Deadline) -> Result<bool, AwsError> {
-        let Some(arn) = arn else { return Ok(false) };
+    /// Who registered a scalable target, as its tags say. A target without an ARN (AAS gives
+    /// none to targets registered before it had tags) cannot carry the owner tag: not
+    /// scaletag's.
+    pub async fn target_owner(
+        &self,
+        arn: Option<&str>,
+        dl: &Deadline,
+    ) -> Result<TargetOwner, AwsError> {
+        let Some(arn) = arn else {
+            return Ok(TargetOwner::Other);
+        };
         let out = call(Op::ListTagsForResource, arn, dl, || {
             self.aas.list_tags_for_resource().resource_arn(arn).send()
         })
         .await?;
-        Ok(found(out).is_some_and(|o| {
-            o.tags()
-                .and_then(|t| t.get(OWNER_TAG.0))
-                .is_some_and(|v| v == OWNER_TAG.1)
-        }))
+        Ok(match found(out) {
+            // Deregistered since it was listed (AAS: ResourceNotFoundException).
+            None => TargetOwner::Gone,
+            Some(o)
+                if o.tags()
+                    .and_then(|t| t.get(OWNER_TAG.0))
+                    .is_some_and(|v| v == OWNER_TAG.1) =>
+            {
+                TargetOwner::Scaletag
+            }
+            Some(_) => TargetOwner::Other,
+        })
     }
 
-    /// Puts scaletag's owner tag on an existing scalable target (`scaletag adopt`).
-    pub async fn tag_owned(&self, arn: &str, dl: &Deadline) -> Result<(), AwsError> {
-        call(Op::TagResource, arn, dl, || {
+    /// Puts scaletag's owner tag on an existing scalable target (`scaletag adopt`). `false`
+    /// when the target was deregistered meanwhile.
+    pub async fn tag_owned(&self, arn: &str, dl: &Deadline) -> Result<bool, AwsError> {
+        let out = call(Op::TagResource, arn, dl, || {
             self.aas
                 .tag_resource()
                 .resource_arn(arn)
@@ -414,8 +440,11 @@ impl Aws {
                 .send()
         })
         .await?;
-        tracing::info!(write = "TagResource", resource_arn = arn, "aws write");
-        Ok(())
+        let tagged = found(out).is_some();
+        if tagged {
+            tracing::info!(write = "TagResource", resource_arn = arn, "aws write");
+        }
+        Ok(tagged)
     }
 
     /// Carries out one write. Logs one JSON line per write. `step_arn` is the ARN of the step

@@ -9,11 +9,13 @@ use serde_json::Value;
 use futures_util::future::{join, join_all};
 
 use crate::decision::Intent;
-use crate::event::{self, ComponentCall, EndpointChange, Recheck, Trigger};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
+
+use crate::event::{self, ComponentCall, EndpointChange, Recheck, RecheckBatch, Tagged, Trigger};
 use crate::metrics::{self, Calls, Namespace, Subject};
 use crate::outcome::{Outcome, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
-use crate::reconcile_component::reconcile_component;
+use crate::reconcile_component::{clean_up, reconcile_component};
 use crate::retry::Deadline;
 use crate::sweep;
 
@@ -34,6 +36,17 @@ pub enum Response {
     /// The re-check batch, answered as Lambda's SQS integration reads it
     /// (`ReportBatchItemFailures`): only the failed messages come back.
     Recheck(RecheckResponse),
+    /// A tag edit that named several endpoints and inference components (the Tagging API):
+    /// each one's outcome.
+    Tagged(TaggedResponse),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaggedResponse {
+    pub outcomes: Vec<Outcome>,
+    /// ARNs the edit named that no InService endpoint or inference component has.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_found: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,17 +59,24 @@ pub struct EndpointResponse {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecheckResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub failures: Vec<BatchItemFailure>,
+    /// What Lambda reads: the messages to deliver again (AWS failures only).
+    #[serde(flatten)]
+    pub batch: SqsBatchResponse,
     /// The outcomes, for the log and the metrics; Lambda reads only the failures.
     #[serde(skip)]
     pub outcomes: Vec<Outcome>,
+    /// Messages that are not re-checks: dropped (no retry can mend them), counted as Rejected.
+    #[serde(skip)]
+    pub refused: Vec<event::RefusedMessage>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BatchItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
+impl RecheckResponse {
+    pub fn failures(&self) -> impl Iterator<Item = &str> {
+        self.batch
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+    }
 }
 
 /// How long an inference component that is still settling waits for its next look, unless
@@ -86,11 +106,31 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
         }
         Trigger::ComponentCall(call) => {
             let dl = dl.within(sweep::ENDPOINT_BUDGET);
-            component_call(app, &call, &dl).await
+            component_call(app, call, &dl).await
         }
-        Trigger::EndpointTagged { event_name, arn } => {
+        Trigger::ComponentDeleted { name } => {
+            // The IC is Deleting: what scaletag made for it goes now, not at the next sweep.
             let dl = dl.within(sweep::ENDPOINT_BUDGET);
-            endpoint_tagged(app, &event_name, &arn, &dl).await
+            let done = clean_up(app, &name, false, &dl).await?;
+            Ok(Response::Component(done.outcome))
+        }
+        Trigger::Tagged(edit)
+            if !edit.touches(
+                &app.settings.tag_prefix,
+                &crate::status::key(&app.settings.tag_prefix),
+            ) =>
+        {
+            Ok(Response::Ignored {
+                outcome: "skipped",
+                reason: format!(
+                    "{} touched no tag under `{}:`",
+                    edit.event_name, app.settings.tag_prefix
+                ),
+            })
+        }
+        Trigger::Tagged(edit) => {
+            let dl = dl.within(sweep::ENDPOINT_BUDGET);
+            tagged(app, &edit, &dl).await
         }
         Trigger::Ignored(reason) => Ok(Response::Ignored {
             outcome: "skipped",
@@ -100,70 +140,124 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
     }
 }
 
-/// Tags edited on an endpoint: it is reconciled at once, not at the next sweep. The ARN
-/// lowercases the name, so the endpoint is found among the InService ones.
-async fn endpoint_tagged(
-    app: &App,
-    event_name: &str,
-    arn: &str,
-    dl: &Deadline,
-) -> Result<Response, Failure> {
-    let endpoints = app.aws.list_in_service_endpoints(dl).await?;
-    let Some((name, true_arn)) = endpoints
-        .into_iter()
-        .find(|(_, a)| a.eq_ignore_ascii_case(arn))
-    else {
+/// A resource a tag edit named, found by its ARN.
+enum Named {
+    Endpoint { name: String, arn: String },
+    Component(Recheck),
+}
+
+/// Tags edited on endpoints and ICs: each is reconciled at once, not at the next sweep. An
+/// ARN lowercases the name, so each is found among the InService endpoints or the ICs, listed
+/// once for the whole edit. One resource is answered as an event about it would be; several
+/// are reconciled side by side, and tags one of them cannot apply do not fail the others.
+async fn tagged(app: &App, edit: &Tagged, dl: &Deadline) -> Result<Response, Failure> {
+    let (endpoints, components) = join(
+        async {
+            match edit.endpoints.is_empty() {
+                true => Ok(Vec::new()),
+                false => app.aws.list_in_service_endpoints(dl).await,
+            }
+        },
+        async {
+            match edit.components.is_empty() {
+                true => Ok(Vec::new()),
+                false => app.aws.list_components(None, dl).await,
+            }
+        },
+    )
+    .await;
+    let (named, not_found) = find_named(edit, &endpoints?, &components?);
+    if let ([one], []) = (named.as_slice(), not_found.as_slice()) {
+        return Ok(match one {
+            Named::Endpoint { .. } => Response::Endpoint(EndpointResponse {
+                outcome: named_outcome(app, one, dl).await?,
+                inference_components: Vec::new(),
+            }),
+            Named::Component(_) => Response::Component(named_outcome(app, one, dl).await?),
+        });
+    }
+    if named.is_empty() {
         return Ok(Response::Ignored {
             outcome: "skipped",
-            reason: format!("{event_name}: no InService endpoint has the ARN {arn}"),
+            reason: format!(
+                "{}: no InService endpoint or inference component has the ARN {}",
+                edit.event_name,
+                not_found.join(", ")
+            ),
         });
-    };
-    let target = Target {
-        name: &name,
-        arn_hint: Some(&true_arn),
-    };
-    let done = reconcile::reconcile(app, target, Intent::FromTags, false, dl).await?;
-    Ok(Response::Endpoint(EndpointResponse {
-        outcome: done.outcome,
-        inference_components: Vec::new(),
+    }
+    let results = join_all(named.iter().map(|n| named_outcome(app, n, dl))).await;
+    let outcomes = results
+        .into_iter()
+        .map(|r| match r {
+            Err(Failure::Rejected(rejection)) => Ok(rejected(&rejection)),
+            other => other,
+        })
+        .collect::<Result<Vec<Outcome>, Failure>>()?;
+    Ok(Response::Tagged(TaggedResponse {
+        outcomes,
+        not_found,
     }))
 }
 
-/// An API call on an IC: the IC, named by the call or found by its ARN.
+/// The resources an edit names, found by ARN among those listed, and the ARNs none has.
+fn find_named(
+    edit: &Tagged,
+    endpoints: &[(String, String)],
+    components: &[crate::aws_components::ListedComponent],
+) -> (Vec<Named>, Vec<String>) {
+    let mut named = Vec::new();
+    let mut not_found = Vec::new();
+    for arn in &edit.endpoints {
+        match endpoints.iter().find(|(_, a)| a.eq_ignore_ascii_case(arn)) {
+            Some((name, arn)) => named.push(Named::Endpoint {
+                name: name.clone(),
+                arn: arn.clone(),
+            }),
+            None => not_found.push(arn.clone()),
+        }
+    }
+    for arn in &edit.components {
+        match components.iter().find(|c| c.arn.eq_ignore_ascii_case(arn)) {
+            Some(c) => named.push(Named::Component(Recheck {
+                message_id: String::new(),
+                inference_component: c.name.clone(),
+                arn: Some(c.arn.clone()),
+                attempt: 0,
+            })),
+            None => not_found.push(arn.clone()),
+        }
+    }
+    (named, not_found)
+}
+
+async fn named_outcome(app: &App, named: &Named, dl: &Deadline) -> Result<Outcome, Failure> {
+    match named {
+        Named::Endpoint { name, arn } => {
+            let target = Target {
+                name,
+                arn_hint: Some(arn),
+            };
+            Ok(
+                reconcile::reconcile(app, target, Intent::FromTags, false, dl)
+                    .await?
+                    .outcome,
+            )
+        }
+        Named::Component(ic) => component(app, ic, dl).await,
+    }
+}
+
+/// `CreateInferenceComponent` or `UpdateInferenceComponent`: the IC the call names.
 async fn component_call(
     app: &App,
-    call: &ComponentCall,
+    call: ComponentCall,
     dl: &Deadline,
 ) -> Result<Response, Failure> {
-    let (name, arn) = match (&call.name, &call.arn) {
-        (Some(name), arn) => (name.clone(), arn.clone()),
-        // The ARN lowercases the name: find the IC it names, and its true ARN.
-        (None, Some(arn)) => {
-            let listed = app.aws.list_components(None, dl).await?;
-            match listed.into_iter().find(|c| c.arn.eq_ignore_ascii_case(arn)) {
-                Some(c) => (c.name, Some(c.arn)),
-                None => {
-                    return Ok(Response::Ignored {
-                        outcome: "skipped",
-                        reason: format!(
-                            "{}: no inference component has the ARN {arn}",
-                            call.event_name
-                        ),
-                    });
-                }
-            }
-        }
-        (None, None) => {
-            return Ok(Response::Ignored {
-                outcome: "skipped",
-                reason: format!("{} names no inference component", call.event_name),
-            });
-        }
-    };
     let recheck = Recheck {
         message_id: String::new(),
-        inference_component: name,
-        arn,
+        inference_component: call.name,
+        arn: call.arn,
         attempt: 0,
     };
     component(app, &recheck, dl).await.map(Response::Component)
@@ -210,24 +304,33 @@ async fn component(app: &App, ic: &Recheck, dl: &Deadline) -> Result<Outcome, Fa
     Ok(outcome)
 }
 
-/// A batch from the re-check queue: each IC on its own; a failed one alone comes back.
-async fn recheck(app: &App, batch: Vec<Recheck>, dl: &Deadline) -> RecheckResponse {
+/// A batch from the re-check queue: each IC on its own; a failed one alone comes back. A
+/// message that is not a re-check is dropped, named in the log: retrying cannot mend it.
+async fn recheck(app: &App, batch: RecheckBatch, dl: &Deadline) -> RecheckResponse {
     let dl = dl.within(sweep::ENDPOINT_BUDGET);
-    let results = join_all(batch.iter().map(|r| component(app, r, &dl))).await;
+    for r in &batch.refused {
+        tracing::warn!(
+            message_id = r.message_id.as_str(),
+            problem = r.problem.as_str(),
+            "re-check message dropped: it can never succeed"
+        );
+    }
+    let results = join_all(batch.rechecks.iter().map(|r| component(app, r, &dl))).await;
     let mut response = RecheckResponse {
-        failures: Vec::new(),
+        batch: SqsBatchResponse::default(),
         outcomes: Vec::new(),
+        refused: batch.refused,
     };
-    for (r, result) in batch.iter().zip(results) {
+    for (r, result) in batch.rechecks.iter().zip(results) {
         match result {
             Ok(o) => response.outcomes.push(o),
             // No retry mends tags: the message is done (the status tag and the log say why).
             Err(Failure::Rejected(rejection)) => response.outcomes.push(rejected(&rejection)),
             Err(e) => {
                 tracing::error!(inference_component = r.inference_component.as_str(), error = %e, "re-check failed");
-                response.failures.push(BatchItemFailure {
-                    item_identifier: r.message_id.clone(),
-                });
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = r.message_id.clone();
+                response.batch.batch_item_failures.push(failure);
             }
         }
     }
@@ -263,16 +366,17 @@ async fn components_on(app: &App, endpoint: &str, dl: &Deadline) -> Result<Vec<O
 /// as `Rejected`.
 const REJECTED: &str = "tags rejected";
 
-/// A rejected IC as an outcome beside others: skipped, with every problem as a warning.
+/// A rejected endpoint or IC as an outcome beside others: skipped, with every problem as a
+/// warning.
 fn rejected(r: &crate::desire::Rejection) -> Outcome {
-    let mut outcome = Outcome::skipped_component(
-        &r.endpoint,
-        r.component.as_deref().unwrap_or_default(),
-        format!(
-            "{REJECTED} ({}): nothing was changed; the status tag says so",
-            crate::status::of_rejection(r)
-        ),
+    let reason = format!(
+        "{REJECTED} ({}): nothing was changed; the status tag says so",
+        crate::status::of_rejection(r)
     );
+    let mut outcome = match &r.component {
+        Some(component) => Outcome::skipped_component(&r.endpoint, component, reason),
+        None => Outcome::skipped(&r.endpoint, reason),
+    };
     outcome.warnings = r.problems.iter().map(ToString::to_string).collect();
     outcome
 }
@@ -325,13 +429,6 @@ pub fn metrics_record(
         retries,
         throttles,
     };
-    let verdict = |o: &Outcome| {
-        if o.reason.as_deref().is_some_and(|r| r.starts_with(REJECTED)) {
-            Verdict::Rejected
-        } else {
-            Verdict::of(o.kind, false)
-        }
-    };
     let (subject, verdicts, writes) = match result {
         Ok(Response::Sweep(report)) => {
             return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);
@@ -339,76 +436,8 @@ pub fn metrics_record(
         Err(Failure::SweepIncomplete(report)) => {
             return sweep_metrics(namespace, timestamp_ms, report, calls, duration_ms);
         }
-        // The endpoint and each of its inference components count as one outcome each.
-        Ok(Response::Endpoint(r)) => {
-            let all: Vec<&Outcome> = std::iter::once(&r.outcome)
-                .chain(&r.inference_components)
-                .collect();
-            (
-                Subject::endpoint(Some(r.outcome.endpoint.as_str())),
-                all.iter().map(|o| verdict(o)).collect(),
-                all.iter().map(|o| o.write_count()).sum(),
-            )
-        }
-        Ok(Response::Component(o)) => (
-            Subject {
-                trigger: "api-call",
-                endpoint: Some(o.endpoint.as_str()).filter(|e| !e.is_empty()),
-                component: o.inference_component.as_deref(),
-            },
-            vec![verdict(o)],
-            o.write_count(),
-        ),
-        Ok(Response::Ignored { .. }) => (
-            Subject {
-                trigger: "api-call",
-                endpoint: None,
-                component: None,
-            },
-            vec![Verdict::Skipped],
-            0,
-        ),
-        Ok(Response::Recheck(r)) => (
-            Subject {
-                trigger: "recheck",
-                endpoint: None,
-                component: None,
-            },
-            r.outcomes
-                .iter()
-                .map(verdict)
-                .chain(r.failures.iter().map(|_| Verdict::Failed))
-                .collect(),
-            r.outcomes.iter().map(Outcome::write_count).sum(),
-        ),
-        Err(Failure::Rejected(r)) => (
-            Subject {
-                component: r.component.as_deref(),
-                ..Subject::endpoint(Some(r.endpoint.as_str()))
-            },
-            vec![Verdict::Rejected],
-            0,
-        ),
-        Err(Failure::Event(_)) => (Subject::endpoint(None), vec![Verdict::Rejected], 0),
-        Err(Failure::Partial {
-            endpoint,
-            component,
-            done,
-            ..
-        }) => (
-            Subject {
-                component: component.as_deref(),
-                ..Subject::endpoint(Some(endpoint.as_str()))
-            },
-            vec![Verdict::Failed],
-            *done,
-        ),
-        Err(Failure::NoEndpoint(e)) => (
-            Subject::endpoint(Some(e.as_str())),
-            vec![Verdict::Failed],
-            0,
-        ),
-        Err(Failure::Aws(_)) => (Subject::endpoint(None), vec![Verdict::Failed], 0),
+        Ok(response) => response_counts(response),
+        Err(failure) => failure_counts(failure),
     };
     metrics::endpoint_record(
         namespace,
@@ -418,6 +447,109 @@ pub fn metrics_record(
         calls(writes),
         duration_ms,
     )
+}
+
+/// A rejected IC beside others is skipped with its reason; it counts as Rejected.
+fn verdict(o: &Outcome) -> Verdict {
+    if o.reason.as_deref().is_some_and(|r| r.starts_with(REJECTED)) {
+        Verdict::Rejected
+    } else {
+        Verdict::of(o.kind, false)
+    }
+}
+
+/// What a response counts: its subject, one verdict per outcome, and the writes.
+fn response_counts(response: &Response) -> (Subject<'_>, Vec<Verdict>, usize) {
+    let several = |trigger, outcomes: &[Outcome]| {
+        (
+            Subject {
+                trigger,
+                endpoint: None,
+                component: None,
+            },
+            outcomes.iter().map(verdict).collect::<Vec<_>>(),
+            outcomes.iter().map(Outcome::write_count).sum(),
+        )
+    };
+    match response {
+        // The endpoint and each of its inference components count as one outcome each.
+        Response::Endpoint(r) => {
+            let all: Vec<&Outcome> = std::iter::once(&r.outcome)
+                .chain(&r.inference_components)
+                .collect();
+            (
+                Subject::endpoint(Some(r.outcome.endpoint.as_str())),
+                all.iter().map(|o| verdict(o)).collect(),
+                all.iter().map(|o| o.write_count()).sum(),
+            )
+        }
+        Response::Component(o) => (
+            Subject {
+                trigger: "api-call",
+                endpoint: Some(o.endpoint.as_str()).filter(|e| !e.is_empty()),
+                component: o.inference_component.as_deref(),
+            },
+            vec![verdict(o)],
+            o.write_count(),
+        ),
+        Response::Ignored { .. } => (
+            Subject {
+                trigger: "api-call",
+                endpoint: None,
+                component: None,
+            },
+            vec![Verdict::Skipped],
+            0,
+        ),
+        Response::Recheck(r) => {
+            let (subject, mut verdicts, writes) = several("recheck", &r.outcomes);
+            verdicts.extend(r.refused.iter().map(|_| Verdict::Rejected));
+            verdicts.extend(r.failures().map(|_| Verdict::Failed));
+            (subject, verdicts, writes)
+        }
+        Response::Tagged(r) => several("api-call", &r.outcomes),
+        Response::Sweep(report) => (
+            Subject::endpoint(None),
+            Vec::new(),
+            report.results.iter().map(|e| e.writes).sum(),
+        ),
+    }
+}
+
+/// What a failed invocation counts.
+fn failure_counts(failure: &Failure) -> (Subject<'_>, Vec<Verdict>, usize) {
+    match failure {
+        Failure::Rejected(r) => (
+            Subject {
+                component: r.component.as_deref(),
+                ..Subject::endpoint(Some(r.endpoint.as_str()))
+            },
+            vec![Verdict::Rejected],
+            0,
+        ),
+        Failure::Event(_) => (Subject::endpoint(None), vec![Verdict::Rejected], 0),
+        Failure::Partial {
+            endpoint,
+            component,
+            done,
+            ..
+        } => (
+            Subject {
+                component: component.as_deref(),
+                ..Subject::endpoint(Some(endpoint.as_str()))
+            },
+            vec![Verdict::Failed],
+            *done,
+        ),
+        Failure::NoEndpoint(e) => (
+            Subject::endpoint(Some(e.as_str())),
+            vec![Verdict::Failed],
+            0,
+        ),
+        Failure::Aws(_) | Failure::SweepIncomplete(_) => {
+            (Subject::endpoint(None), vec![Verdict::Failed], 0)
+        }
+    }
 }
 
 fn sweep_metrics(

@@ -120,6 +120,9 @@ pub struct Adoption {
     pub already_owned: Vec<String>,
     /// Targets AAS gives no ARN (registered before AAS had tags): they cannot carry a tag.
     pub untaggable: Vec<String>,
+    /// Targets deregistered while adopt was at work: nothing to adopt.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gone: Vec<String>,
 }
 
 /// How one endpoint of a sweep ended.

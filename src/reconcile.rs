@@ -12,7 +12,7 @@ use std::pin::pin;
 
 use futures_util::future::{Either, join, join_all, select, try_join_all, try_join4};
 
-use crate::aws::{Aws, Described};
+use crate::aws::{Aws, Described, TargetOwner};
 use crate::catalog::Catalog;
 use crate::decision::{self, Decision, EndpointChanges, Intent, Reading};
 use crate::desire::{EndpointFacts, Rejection, Settings};
@@ -431,15 +431,25 @@ async fn read_ownership(
         .iter_mut()
         .filter(|t| unknown.contains(&t.key))
         .collect();
-    let owned = try_join_all(
+    let owners = try_join_all(
         targets
             .iter()
-            .map(|t| aws.owns_target(t.arn.as_deref(), dl)),
+            .map(|t| aws.target_owner(t.arn.as_deref(), dl)),
     )
     .await?;
-    for (t, owned) in targets.into_iter().zip(owned) {
-        t.owned = Some(owned);
+    let mut gone = Vec::new();
+    for (t, owner) in targets.into_iter().zip(owners) {
+        match owner {
+            TargetOwner::Scaletag => t.owned = Some(true),
+            TargetOwner::Other => t.owned = Some(false),
+            TargetOwner::Gone => gone.push(t.key.clone()),
+        }
     }
+    // A target deregistered since it was listed is not there, nor are its policies and
+    // scheduled actions (deregistering deletes them): decide without them.
+    current.targets.retain(|t| !gone.contains(&t.key));
+    current.policies.retain(|p| !gone.contains(&p.key));
+    current.scheduled_actions.retain(|a| !gone.contains(&a.0));
     Ok(())
 }
 
@@ -517,10 +527,10 @@ pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Fai
     };
     let ids = described.endpoint_facts(&Default::default()).resource_ids();
     let targets = aws.describe_targets(&ids, dl).await?;
-    let owned = try_join_all(
+    let owners = try_join_all(
         targets
             .iter()
-            .map(|t| aws.owns_target(t.arn.as_deref(), dl)),
+            .map(|t| aws.target_owner(t.arn.as_deref(), dl)),
     )
     .await?;
     let mut adoption = Adoption {
@@ -528,15 +538,20 @@ pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Fai
         adopted: Vec::new(),
         already_owned: Vec::new(),
         untaggable: Vec::new(),
+        gone: Vec::new(),
     };
-    for (t, owned) in targets.iter().zip(owned) {
+    for (t, owner) in targets.iter().zip(owners) {
         let id = t.key.resource_id.clone();
-        match (&t.arn, owned) {
-            (_, true) => adoption.already_owned.push(id),
-            (None, false) => adoption.untaggable.push(id),
-            (Some(arn), false) => {
-                aws.tag_owned(arn, dl).await?;
-                adoption.adopted.push(id);
+        match (&t.arn, owner) {
+            (_, TargetOwner::Scaletag) => adoption.already_owned.push(id),
+            (_, TargetOwner::Gone) => adoption.gone.push(id),
+            (None, TargetOwner::Other) => adoption.untaggable.push(id),
+            (Some(arn), TargetOwner::Other) => {
+                if aws.tag_owned(arn, dl).await? {
+                    adoption.adopted.push(id);
+                } else {
+                    adoption.gone.push(id);
+                }
             }
         }
     }

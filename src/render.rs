@@ -216,7 +216,16 @@ pub fn adoption_text(a: &Adoption, s: Style) -> String {
             s.red("!")
         ));
     }
-    if a.adopted.is_empty() && a.already_owned.is_empty() && a.untaggable.is_empty() {
+    for id in &a.gone {
+        out.push_str(&format!(
+            "  - {id}: deregistered meanwhile, nothing to adopt\n"
+        ));
+    }
+    if a.adopted.is_empty()
+        && a.already_owned.is_empty()
+        && a.untaggable.is_empty()
+        && a.gone.is_empty()
+    {
         out.push_str("no scalable targets registered for its variants\n");
     }
     out

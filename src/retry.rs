@@ -136,8 +136,15 @@ pub fn classify(op: Op, failure: &Fault) -> Class {
         | "RequestTimeoutException" => Class::Retry,
         // CloudWatch throttling seen through AAS; otherwise a permission problem.
         "FailedResourceAccessException" if message.contains("Rate exceeded") => Class::Retry,
-        // CloudWatch: deleting an alarm that is already gone is done.
-        "ResourceNotFound" | "ResourceNotFoundException" if op == Op::DeleteAlarms => {
+        // CloudWatch: deleting an alarm that is already gone is done. Application Auto
+        // Scaling's tag calls say a scalable target is gone with ResourceNotFoundException
+        // (its other calls say ObjectNotFoundException).
+        "ResourceNotFound" | "ResourceNotFoundException"
+            if matches!(
+                op,
+                Op::DeleteAlarms | Op::ListTagsForResource | Op::TagResource
+            ) =>
+        {
             Class::NotFound
         }
         "ObjectNotFoundException" => match op {
@@ -481,6 +488,27 @@ mod tests {
                 Op::DeleteAlarms,
                 service("ResourceNotFound", "gone", 404),
                 NotFound,
+            ),
+            // AAS's tag calls on a scalable target deregistered meanwhile.
+            (
+                Op::ListTagsForResource,
+                service(
+                    "ResourceNotFoundException",
+                    "Scalable target with ARN arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sm0123 not found",
+                    400,
+                ),
+                NotFound,
+            ),
+            (
+                Op::TagResource,
+                service("ResourceNotFoundException", "not found", 400),
+                NotFound,
+            ),
+            // Elsewhere it is not a "gone" the caller can act on.
+            (
+                Op::RegisterScalableTarget,
+                service("ResourceNotFoundException", "not found", 400),
+                Fail,
             ),
             (
                 Op::DescribeInferenceComponent,

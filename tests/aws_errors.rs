@@ -396,8 +396,11 @@ async fn conflicts_stop_before_the_deadline() {
 }
 
 /// A detach over one registered target with scaletag's policy on it; `owner_tags` are the
-/// target's tags. Returns (delete calls, deregister calls, outcome).
-async fn detach_with(owner_tags: &[(&str, &str)]) -> (usize, usize, scaletag::outcome::Outcome) {
+/// target's tags, `None` when AAS answers that the target is gone by the time its tags are
+/// read. Returns (delete calls, deregister calls, outcome).
+async fn detach_with(
+    owner_tags: Option<&[(&str, &str)]>,
+) -> (usize, usize, scaletag::outcome::Outcome) {
     use aas::operation::{
         describe_scalable_targets::DescribeScalableTargetsOutput,
         describe_scaling_policies::DescribeScalingPoliciesOutput,
@@ -446,22 +449,35 @@ async fn detach_with(owner_tags: &[(&str, &str)]) -> (usize, usize, scaletag::ou
     let deregister = mock!(aas::Client::deregister_scalable_target).then_http_response(|| {
         aws_error(400, "ObjectNotFoundException", "No scalable target found")
     });
-    let tags: std::collections::HashMap<String, String> = owner_tags
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let target_tags = mock!(aas::Client::list_tags_for_resource)
-        .match_requests(|r| {
-            r.resource_arn()
-                == Some(
-                    "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sm0123",
-                )
-        })
-        .then_output(move || {
-            aas::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
-                .set_tags(Some(tags.clone()))
-                .build()
-        });
+    let target_tags = mock!(aas::Client::list_tags_for_resource).match_requests(|r| {
+        r.resource_arn()
+            == Some("arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sm0123")
+    });
+    let target_tags = match owner_tags {
+        Some(owner_tags) => {
+            let tags: std::collections::HashMap<String, String> = owner_tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            target_tags.then_output(move || {
+                aas::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
+                    .set_tags(Some(tags.clone()))
+                    .build()
+            })
+        }
+        // botocore's model: ResourceNotFoundException, with the ARN as ResourceName.
+        None => target_tags.then_http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(400).expect("status"),
+                SdkBody::from(
+                    json!({"__type": "ResourceNotFoundException",
+                        "Message": "No scalable target found for ARN",
+                        "ResourceName": "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sm0123"})
+                    .to_string(),
+                ),
+            )
+        }),
+    };
     let app = app(
         &sagemaker_rules("off", VariantShape::Instances),
         &[
@@ -479,14 +495,24 @@ async fn detach_with(owner_tags: &[(&str, &str)]) -> (usize, usize, scaletag::ou
 
 #[tokio::test]
 async fn detach_treats_already_gone_as_done() {
-    let (deleted, deregistered, out) = detach_with(&[("managed-by", "scaletag")]).await;
+    let (deleted, deregistered, out) = detach_with(Some(&[("managed-by", "scaletag")])).await;
     assert_eq!(out.kind, Kind::Detached);
     assert_eq!((deleted, deregistered), (1, 1));
 }
 
 #[tokio::test]
+async fn a_target_deregistered_between_two_reads_is_gone_not_a_failure() {
+    // DescribeScalableTargets listed it; by ListTagsForResource it was gone (AAS answers
+    // ResourceNotFoundException there, not ObjectNotFoundException).
+    // Deregistering deleted its policies too: nothing of scaletag's is left to remove.
+    let (deleted, deregistered, out) = detach_with(None).await;
+    assert_eq!(out.kind, Kind::Unchanged);
+    assert_eq!((deleted, deregistered), (0, 0), "nothing left to remove");
+}
+
+#[tokio::test]
 async fn detach_never_deregisters_a_target_another_owner_registered() {
-    let (deleted, deregistered, out) = detach_with(&[("owner", "cloudformation")]).await;
+    let (deleted, deregistered, out) = detach_with(Some(&[("owner", "cloudformation")])).await;
     assert_eq!(out.kind, Kind::Detached);
     assert_eq!((deleted, deregistered), (1, 0));
     assert!(

@@ -21,18 +21,11 @@ fn writes(h: &Harness) -> Vec<String> {
     h.proxy.scaling_writes().into_iter().map(|c| c.op).collect()
 }
 
-/// An IC in service on an endpoint that may scale to zero instances.
-fn in_service(h: &Harness, endpoint: &str, ic: &str, tags: &[(&str, &str)]) -> String {
-    h.fx.create_ic_endpoint(endpoint, 0);
-    let arn = h.fx.create_component(ic, endpoint, tags);
-    h.fx.set_component_status(ic, "InService");
-    arn
-}
-
 #[test]
 fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
     let h = Harness::start_with_latency(&[], LATENCY);
-    let arn = in_service(&h, "ic-ep-1", "ic-one", &[(TEMPLATE, "ic-concurrency")]);
+    let arn =
+        h.fx.component_in_service("ic-ep-1", "ic-one", &[(TEMPLATE, "ic-concurrency")]);
     let seen = h.function.logs().len();
     let out = ok(h.invoke(&support::api_call(
         "ic-created.cloudtrail.json",
@@ -90,8 +83,7 @@ fn an_ic_opted_in_by_tag_gets_scaling_and_steady_state_writes_nothing() {
 #[test]
 fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_both() {
     let h = Harness::start(&[]);
-    let arn = in_service(
-        &h,
+    let arn = h.fx.component_in_service(
         "ic-ep-2",
         "ic-zero",
         &[(TEMPLATE, "ic-invocations"), (MIN, "0")],
@@ -160,8 +152,7 @@ fn scale_to_zero_wires_the_alarm_to_the_step_policy_and_back_above_zero_removes_
 #[test]
 fn off_detaches_the_ic_and_an_invalid_tag_writes_nothing() {
     let h = Harness::start(&[]);
-    let arn = in_service(
-        &h,
+    let arn = h.fx.component_in_service(
         "ic-ep-3",
         "ic-off",
         &[(TEMPLATE, "ic-invocations"), (MIN, "0")],

@@ -121,6 +121,151 @@ fn no_resource_has_a_fixed_name_so_the_stack_deploys_anywhere_many_times() {
     }
 }
 
+/// What `sam publish` refuses in `AWS::ServerlessRepo::Application`, as the SAM developer
+/// guide's table of metadata properties gives it ("Publishing applications: metadata
+/// properties"; docs/aws-behaviour.md §6.4); empty when it would publish.
+fn serverless_repository_problems(app: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let Some(fields) = app.as_object() else {
+        return vec!["no AWS::ServerlessRepo::Application metadata".into()];
+    };
+    let known = [
+        "Name",
+        "Description",
+        "Author",
+        "SpdxLicenseId",
+        "LicenseUrl",
+        "ReadmeUrl",
+        "Labels",
+        "HomePageUrl",
+        "SemanticVersion",
+        "SourceCodeUrl",
+    ];
+    for (key, value) in fields {
+        if !known.contains(&key.as_str()) {
+            found.push(format!("{key} is not a metadata property"));
+        }
+        // "AWS CloudFormation intrinsic functions aren't supported."
+        let text = value.to_string();
+        if text.contains("Fn::") || text.contains("\"Ref\"") || text.contains("${") {
+            found.push(format!("{key} uses an intrinsic function"));
+        }
+    }
+    let text = |k: &str| fields.get(k).and_then(Value::as_str);
+    let length = |k: &str, max: usize, found: &mut Vec<String>| match text(k) {
+        None => found.push(format!("{k} is required")),
+        Some(v) if v.is_empty() || v.chars().count() > max => {
+            found.push(format!("{k} must be 1 to {max} characters"))
+        }
+        Some(_) => {}
+    };
+    length("Name", 140, &mut found);
+    length("Description", 256, &mut found);
+    length("Author", 127, &mut found);
+    if !text("Name")
+        .unwrap_or_default()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        found.push("Name must match [a-zA-Z0-9\\-]+".into());
+    }
+    // ^[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?$
+    let author = text("Author").unwrap_or_default();
+    let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !(author.chars().all(|c| lower(c) || c == '-')
+        && author.starts_with(lower)
+        && author.ends_with(lower)
+        && !author.contains("--"))
+    {
+        found.push(format!(
+            "Author `{author}` must match ^[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?$"
+        ));
+    }
+    let labels = list(&app["Labels"]);
+    if labels.len() > 10 {
+        found.push("at most 10 Labels".into());
+    }
+    for l in &labels {
+        let l = l.as_str().unwrap_or_default();
+        if l.is_empty()
+            || l.len() > 127
+            || !l
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-_:/@".contains(c))
+        {
+            found.push(format!(
+                "Label `{l}` must match ^[a-zA-Z0-9+\\-_:\\/@]+$, 1 to 127"
+            ));
+        }
+    }
+    for url in ["HomePageUrl", "SourceCodeUrl"] {
+        if let Some(v) = text(url)
+            && !v.starts_with("https://")
+        {
+            found.push(format!("{url} must be a public URL"));
+        }
+    }
+    for file in ["LicenseUrl", "ReadmeUrl"] {
+        if let Some(v) = text(file) {
+            let size = std::fs::metadata(support::repo().join(v)).map(|m| m.len());
+            if !size.is_ok_and(|n| n <= 5 * 1024 * 1024) {
+                found.push(format!("{file} must be a local file of at most 5 MB"));
+            }
+        }
+    }
+    let version: Vec<&str> = text("SemanticVersion").unwrap_or("x").split('.').collect();
+    if version.len() != 3 || version.iter().any(|n| n.parse::<u64>().is_err()) {
+        found.push("SemanticVersion must be MAJOR.MINOR.PATCH".into());
+    }
+    found
+}
+
+#[test]
+fn serverless_repository_metadata_is_what_sam_publish_accepts() {
+    let cfn = transformed();
+    let app = &cfn["Metadata"]["AWS::ServerlessRepo::Application"];
+    assert_eq!(serverless_repository_problems(app), Vec::<String>::new());
+    // The check catches what `sam publish` refuses.
+    for (key, value, what) in [
+        (
+            "Author",
+            serde_json::json!("scaletag maintainers"),
+            "Author",
+        ),
+        (
+            "Author",
+            serde_json::json!("scaletag--maintainers"),
+            "Author",
+        ),
+        ("Author", serde_json::json!("Scaletag"), "Author"),
+        ("Name", serde_json::json!("scale tag"), "Name must match"),
+        (
+            "Description",
+            serde_json::json!("x".repeat(257)),
+            "Description",
+        ),
+        ("Labels", serde_json::json!(["a b"]), "Label"),
+        (
+            "SemanticVersion",
+            serde_json::json!({"Ref": "Version"}),
+            "intrinsic",
+        ),
+        (
+            "Homepage",
+            serde_json::json!("https://example.com"),
+            "not a metadata property",
+        ),
+    ] {
+        let mut bad = app.clone();
+        bad[key] = value;
+        let problems = serverless_repository_problems(&bad);
+        assert!(
+            problems.iter().any(|p| p.contains(what)),
+            "{key} not caught: {problems:?}"
+        );
+    }
+}
+
 #[test]
 fn serverless_repository_metadata_names_this_version_and_files() {
     let cfn = transformed();
@@ -324,6 +469,79 @@ fn permissions_are_least_privilege() {
     assert_eq!(violations(&cfn), Vec::<String>::new());
 }
 
+/// What parliament, an IAM linter that knows each action's condition keys and resource types
+/// from the Service Authorization Reference, finds in the function's own policy (SAM's
+/// generated OnFailure policy, which has no Version, aside).
+fn parliament_findings(cfn: &Value) -> Vec<Value> {
+    use std::io::Write;
+    let mut child = Command::new(support::venv_python())
+        .arg("scripts/iam-lint.py")
+        .current_dir(support::repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run parliament");
+    let input = cfn.to_string();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("parliament");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a finding"))
+        .filter(|f| f["policy"] == "ScaletagFunctionRolePolicy0")
+        .collect()
+}
+
+#[test]
+fn parliament_finds_nothing_in_the_role_and_catches_a_condition_key_out_of_place() {
+    let cfn = transformed();
+    assert_eq!(parliament_findings(&cfn), Vec::<Value>::new());
+    // cloudwatch:AlarmActions on DescribeAlarms and DeleteAlarms, as the statement had it:
+    // they ignore that key.
+    let mut bad = cfn.clone();
+    let statements = bad["Resources"]["ScaletagFunctionRole"]["Properties"]["Policies"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["PolicyName"] == "ScaletagFunctionRolePolicy0")
+        .unwrap()["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap();
+    let condition = statements
+        .iter()
+        .find(|s| s["Sid"] == "WakeAlarms")
+        .unwrap()["Condition"]
+        .clone();
+    for s in statements.iter_mut() {
+        if s["Sid"] == "ReadAndDeleteWakeAlarms" {
+            s["Condition"] = condition.clone();
+        }
+    }
+    let found = parliament_findings(&bad);
+    let details: Vec<&str> = found
+        .iter()
+        .filter(|f| f["issue"] == "UNKNOWN_CONDITION_FOR_ACTION")
+        .filter_map(|f| f["detail"].as_str())
+        .collect();
+    assert_eq!(details.len(), 2, "{found:?}");
+    assert!(
+        details
+            .iter()
+            .all(|d| d.contains("cloudwatch:AlarmActions")),
+        "{details:?}"
+    );
+}
+
 #[test]
 fn the_least_privilege_check_catches_each_widening() {
     let cfn = transformed();
@@ -397,7 +615,7 @@ fn the_least_privilege_check_catches_each_widening() {
             "beyond the TargetTracking alarms and scaletag's wake alarms",
             Box::new(|st: &mut Value| {
                 for s in st.as_array_mut().unwrap() {
-                    if s["Sid"] == "WakeAlarms" {
+                    if s["Sid"] == "ReadAndDeleteWakeAlarms" {
                         s["Resource"] = serde_json::json!({"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"});
                     }
                 }
@@ -516,28 +734,109 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     }
 }
 
-#[test]
-fn the_api_call_rule_fires_on_the_documented_calls_only_and_never_on_scaletags_own() {
-    let cfn = transformed();
-    let rule = &cfn["Resources"]["ScaletagFunctionApiCalls"]["Properties"];
-    // The function's role, as CloudFormation would resolve it.
-    let role = "arn:aws:iam::123456789012:role/scaletag-ScaletagFunctionRole-ABC";
+/// The function's role, as CloudFormation would resolve it.
+const ROLE: &str = "arn:aws:iam::123456789012:role/scaletag-ScaletagFunctionRole-ABC";
+
+/// An event rule's pattern, its intrinsics resolved as CloudFormation would.
+fn rule_pattern(cfn: &Value, rule: &str) -> Value {
+    let rule = &cfn["Resources"][rule]["Properties"];
     let pattern: Value = serde_json::from_str(
         &rule["EventPattern"]
             .to_string()
             .replace(
                 r#"{"Fn::GetAtt":["ScaletagFunctionRole","Arn"]}"#,
-                &format!("\"{role}\""),
+                &format!("\"{ROLE}\""),
             )
             .replace(r#"{"Fn::Sub":"${TagPrefix}:"}"#, r#""autoscaling:""#),
     )
     .unwrap();
     assert!(!pattern.to_string().contains("Fn::"), "{pattern}");
-    let pattern = &pattern;
-    let event = |file: &str| -> Value {
-        let text = std::fs::read_to_string(support::repo().join("events").join(file)).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
+    pattern
+}
+
+fn event(file: &str) -> Value {
+    let text = std::fs::read_to_string(support::repo().join("events").join(file)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// AWS's published records of every kind of caller (events/callers/SOURCES.md): each one's
+/// tag edit fires the rule. Console sessions of IAM users and the root user have
+/// `"sessionIssuer": {}`, services no session at all.
+#[test]
+fn the_api_call_rule_fires_on_tag_edits_by_every_kind_of_caller() {
+    let cfn = transformed();
+    let pattern = rule_pattern(&cfn, "ScaletagFunctionApiCalls");
+    let dir = support::repo().join("events/callers");
+    let mut seen = 0;
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let e: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert!(
+                pattern_matches(&pattern, &e),
+                "{} does not fire the rule",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 9);
+}
+
+/// Tags edited through the Tagging API (and so Tag Editor) fire their own rule, which names
+/// endpoints and ICs only; "Tag Change on Resource" fires the third.
+#[test]
+fn the_tagging_api_and_tag_change_rules_fire_on_sagemaker_resources_only() {
+    let cfn = transformed();
+    let tagging = rule_pattern(&cfn, "ScaletagFunctionTaggingApiCalls");
+    let changes = rule_pattern(&cfn, "ScaletagFunctionTagChanges");
+    let api_calls = rule_pattern(&cfn, "ScaletagFunctionApiCalls");
+    for file in [
+        "tags-added.tagging-api.json",
+        "tags-removed.tagging-api.json",
+    ] {
+        assert!(pattern_matches(&tagging, &event(file)), "{file}");
+        assert!(
+            !pattern_matches(&api_calls, &event(file)),
+            "{file} fires ApiCalls"
+        );
+    }
+    let mut elsewhere = event("tags-added.tagging-api.json");
+    elsewhere["detail"]["requestParameters"]["resourceARNList"] = serde_json::json!([
+        "arn:aws:s3:::bucket",
+        "arn:aws:sagemaker:us-east-1:123456789012:model/m"
+    ]);
+    assert!(!pattern_matches(&tagging, &elsewhere), "other resources");
+    let mut failed = event("tags-added.tagging-api.json");
+    failed["detail"]["errorCode"] = "AccessDenied".into();
+    assert!(!pattern_matches(&tagging, &failed), "a failed call");
+    let change = event("tag-change-on-resource.json");
+    assert!(pattern_matches(&changes, &change));
+    let mut unrelated = change.clone();
+    unrelated["detail"]["changed-tag-keys"] = serde_json::json!(["team"]);
+    assert!(
+        !pattern_matches(&changes, &unrelated),
+        "a tag outside the prefix"
+    );
+    let mut bucket = change.clone();
+    bucket["resources"] = serde_json::json!(["arn:aws:s3:::bucket"]);
+    assert!(
+        !pattern_matches(&changes, &bucket),
+        "another service's resource"
+    );
+}
+
+#[test]
+fn the_api_call_rule_fires_on_the_documented_calls_only_and_never_on_scaletags_own() {
+    let cfn = transformed();
+    let role = ROLE;
+    let pattern = &rule_pattern(&cfn, "ScaletagFunctionApiCalls");
+    let mut deleted_ic = event("ic-created.cloudtrail.json");
+    deleted_ic["detail"]["eventName"] = "DeleteInferenceComponent".into();
+    assert!(
+        pattern_matches(pattern, &deleted_ic),
+        "DeleteInferenceComponent"
+    );
     for file in [
         "ic-created.cloudtrail.json",
         "ic-updated.cloudtrail.json",

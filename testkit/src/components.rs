@@ -9,6 +9,14 @@ use crate::fixture::{AasState, Fixture};
 use crate::http;
 
 impl Fixture {
+    /// An IC in service on an endpoint of its own that may scale to zero instances: its ARN.
+    pub fn component_in_service(&self, endpoint: &str, ic: &str, tags: &[(&str, &str)]) -> String {
+        self.create_ic_endpoint(endpoint, 0);
+        let arn = self.create_component(ic, endpoint, tags);
+        self.set_component_status(ic, "InService");
+        arn
+    }
+
     /// An endpoint that hosts inference components: no model on its variant `AllTraffic`,
     /// managed instance scaling with this floor. Returns its ARN.
     pub fn create_ic_endpoint(&self, name: &str, min_instances: i32) -> String {
