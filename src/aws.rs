@@ -655,9 +655,7 @@ fn current_policy(p: &aas::types::ScalingPolicy) -> Option<CurrentPolicy> {
         target_tracking: p
             .target_tracking_scaling_policy_configuration()
             .map(from_sdk),
-        step: p
-            .step_scaling_policy_configuration()
-            .map(crate::aws_components::step_from_sdk),
+        step: p.step_scaling_policy_configuration().map(step_from_sdk),
         arn: Some(p.policy_arn().to_string()).filter(|a| !a.is_empty()),
     })
 }
@@ -835,6 +833,30 @@ fn query_from_sdk(q: &aas::types::TargetTrackingMetricDataQuery) -> policy::Metr
                 unit: s.unit().map(str::to_string),
             }
         }),
+    }
+}
+
+/// A step policy's configuration as AAS describes it.
+pub fn step_from_sdk(c: &aas::types::StepScalingPolicyConfiguration) -> crate::wake::StepScaling {
+    crate::wake::StepScaling {
+        adjustment_type: c
+            .adjustment_type()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        metric_aggregation_type: c
+            .metric_aggregation_type()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        cooldown: c.cooldown().unwrap_or_default(),
+        step_adjustments: c
+            .step_adjustments()
+            .iter()
+            .map(|s| crate::wake::StepAdjustment {
+                metric_interval_lower_bound: s.metric_interval_lower_bound(),
+                metric_interval_upper_bound: s.metric_interval_upper_bound(),
+                scaling_adjustment: s.scaling_adjustment(),
+            })
+            .collect(),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::component::ComponentFacts;
 use crate::diff::TargetKey;
 use crate::event::Recheck;
 use crate::retry::{AwsError, Deadline, Op, call};
-use crate::wake::{self, Alarm, StepAdjustment, StepScaling};
+use crate::wake::{self, Alarm, StepScaling};
 
 /// DescribeInferenceComponent, as far as scaletag needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -289,30 +289,6 @@ fn step_to_sdk(c: &StepScaling) -> aas::types::StepScalingPolicyConfiguration {
                 .collect(),
         ))
         .build()
-}
-
-/// A step policy's configuration as AAS describes it.
-pub fn step_from_sdk(c: &aas::types::StepScalingPolicyConfiguration) -> StepScaling {
-    StepScaling {
-        adjustment_type: c
-            .adjustment_type()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_default(),
-        metric_aggregation_type: c
-            .metric_aggregation_type()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_default(),
-        cooldown: c.cooldown().unwrap_or_default(),
-        step_adjustments: c
-            .step_adjustments()
-            .iter()
-            .map(|s| StepAdjustment {
-                metric_interval_lower_bound: s.metric_interval_lower_bound(),
-                metric_interval_upper_bound: s.metric_interval_upper_bound(),
-                scaling_adjustment: s.scaling_adjustment(),
-            })
-            .collect(),
-    }
 }
 
 /// One of scaletag's alarms as CloudWatch describes it; other alarms are not scaletag's.

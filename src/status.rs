@@ -10,15 +10,10 @@
 use crate::decision::EndpointChanges;
 use crate::desire::Rejection;
 
-/// The setting part of the key: `<prefix>:status`.
-pub const SETTING: &str = "status";
+pub use crate::tags::{STATUS_SETTING as SETTING, status_key as key};
 
 /// The status of a resource whose tags no longer opt it in.
 pub const NOT_MANAGED: &str = "not managed";
-
-pub fn key(prefix: &str) -> String {
-    format!("{prefix}:{SETTING}")
-}
 
 /// Where a status can be written, found by the reads: the resource's ARN, its status tag now,
 /// and whether it opted in at all (a resource with no `P:` tag gets none).

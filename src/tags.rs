@@ -7,6 +7,15 @@
 
 use std::collections::BTreeMap;
 
+/// The setting scaletag writes itself (`<prefix>:status`, see `status`): never read as one of
+/// the user's settings.
+pub const STATUS_SETTING: &str = "status";
+
+/// The status tag's key.
+pub fn status_key(prefix: &str) -> String {
+    format!("{prefix}:{STATUS_SETTING}")
+}
+
 /// One thing wrong with the tags, written for the person who set them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
@@ -123,7 +132,7 @@ pub fn parse<'a>(
             continue;
         };
         // scaletag's own status tag: written by it, never an instruction to it.
-        if rest == crate::status::SETTING {
+        if rest == STATUS_SETTING {
             continue;
         }
         if !seen.insert(key) {

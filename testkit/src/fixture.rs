@@ -256,7 +256,7 @@ impl Fixture {
                         ) {
                             (Some(c), _) => serde_json::to_value(scaletag::aws::from_sdk(c)),
                             (None, Some(c)) => {
-                                serde_json::to_value(scaletag::aws_components::step_from_sdk(c))
+                                serde_json::to_value(scaletag::aws::step_from_sdk(c))
                             }
                             (None, None) => Ok(Value::Null),
                         };
