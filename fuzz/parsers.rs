@@ -4,11 +4,12 @@
 //! Run with `scripts/fuzz [SECONDS]`.
 
 use scaletag::catalog::Catalog;
-use scaletag::desire::{self, EndpointFacts, Settings, VariantFacts, VariantKind};
+use scaletag::desire::{self, Settings};
+use scaletag::resource::{EndpointFacts, Facts, VariantFacts, VariantKind};
 use scaletag::{check, event, tags};
 
-fn facts() -> EndpointFacts {
-    EndpointFacts {
+fn facts() -> Facts {
+    Facts::Endpoint(EndpointFacts {
         name: "fuzz".into(),
         variants: vec![
             VariantFacts {
@@ -24,7 +25,7 @@ fn facts() -> EndpointFacts {
                 },
             },
         ],
-    }
+    })
 }
 
 fn main() {

@@ -1,14 +1,16 @@
 //! Offline validation, no AWS access: a tag set, and the tags of every
 //! `AWS::SageMaker::Endpoint` and `AWS::SageMaker::InferenceComponent` in a CloudFormation or
-//! SAM template, so a typo fails CI before it is deployed. The same `desire::desire` and
-//! `component::desire` as the function itself decide what is wrong.
+//! SAM template, so a typo fails CI before it is deployed. The same `desire::desire` as
+//! the function itself decides what is wrong (all in `desire_of`); the
+//! template is read by `cfn`, and the findings are written for tools by `findings_format`.
 
 use serde::Serialize;
 use serde_norway::Value as Yaml;
 
 use crate::catalog::Catalog;
-use crate::component::{self, ComponentFacts};
-use crate::desire::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
+use crate::cfn::{self, ConditionChoice};
+use crate::desire::{self, Desired, Rejection, Settings};
+use crate::resource::{ComponentFacts, EndpointFacts, Facts, VariantFacts, VariantKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,6 +56,39 @@ impl Finding {
     }
 }
 
+/// The one place `check` asks `desire` what the function would do with a tag set, so that
+/// it judges alike.
+fn desire_of(
+    facts: Facts,
+    tags: &[(String, String)],
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Result<Desired, Rejection> {
+    desire::desire(&facts, tags, catalog, settings)
+}
+
+/// Whether the function would skip a variant of this instance type (here, with `desire_of`,
+/// so every call into `desire` is in one place).
+fn is_burstable(instance_type: &str) -> bool {
+    desire::is_burstable(instance_type)
+}
+
+/// The findings of a rejection, each at the tag it names (by `tag_location`) or at `location`.
+fn rejected(
+    location: &str,
+    rejection: Rejection,
+    tag_location: &dyn Fn(&str) -> String,
+) -> impl Iterator<Item = Finding> {
+    rejection.problems.into_iter().map(move |p| {
+        let at = p
+            .tag
+            .as_ref()
+            .map(|(k, _)| tag_location(k))
+            .unwrap_or_else(|| location.to_string());
+        Finding::new(at, Severity::Error, p.to_string())
+    })
+}
+
 /// Fills each finding's `file`, `path` and `line` from its location and the template's text:
 /// the line of the tag the message names (its key, searched from the resource's own line), or
 /// of the resource.
@@ -71,26 +106,11 @@ fn locate_lines(file: &str, text: &str, findings: &mut [Finding]) {
         else {
             continue;
         };
-        let resource_line = lines.iter().position(|l| {
-            let t = l.trim_start();
-            t.strip_prefix(id)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-                || t.starts_with(&format!("\"{id}\""))
-        });
         let key = f
             .message
             .strip_prefix("tag `")
             .and_then(|m| m.split('`').next());
-        f.line = resource_line.map(|start| {
-            key.and_then(|k| {
-                lines[start..]
-                    .iter()
-                    .position(|l| l.contains(k))
-                    .map(|i| start + i)
-            })
-            .unwrap_or(start)
-                + 1
-        });
+        f.line = cfn::resource_line(&lines, id, key);
     }
 }
 
@@ -107,50 +127,16 @@ pub fn check_tags(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let variants = variants.unwrap_or_else(|| {
-        let lead = format!("{}:variant:", settings.tag_prefix);
-        let mut names: Vec<String> = tags
-            .iter()
-            .filter_map(|(k, _)| {
-                k.strip_prefix(&lead)?
-                    .split_once(':')
-                    .map(|(v, _)| v.to_string())
-            })
-            .filter(|v| !v.is_empty())
-            .collect();
-        names.sort();
-        names.dedup();
-        if names.is_empty() {
-            names.push("AllTraffic".into());
-        }
-        if tags
-            .iter()
-            .any(|(k, _)| k.starts_with(&format!("{}:", settings.tag_prefix)))
-        {
-            findings.push(Finding::new(
-                location,
-                Severity::Note,
-                format!(
-                    "variants unknown here; checked as instance-based variant(s) {}",
-                    names.join(", ")
-                ),
-            ));
-        }
-        names
-            .into_iter()
-            .map(|name| VariantFacts {
-                name,
-                kind: VariantKind::Instances {
-                    instance_type: None,
-                },
-            })
-            .collect()
+        let (assumed, note) = assumed_variants(location, tags, settings);
+        findings.extend(note);
+        assumed
     });
     let facts = EndpointFacts {
         // The template's literal EndpointName, where it gives one.
         name: endpoint.unwrap_or("checked-endpoint").to_string(),
         variants,
     };
-    match desire::desire(&facts, tags, catalog, settings) {
+    match desire_of(Facts::Endpoint(facts), tags, catalog, settings) {
         Ok(Desired::NotOptedIn { reason }) => {
             findings.push(Finding::new(location, Severity::Note, reason));
         }
@@ -166,16 +152,56 @@ pub fn check_tags(
             }));
         }
         Ok(Desired::Detach) => {}
-        Err(rejection) => findings.extend(rejection.problems.into_iter().map(|p| {
-            let at = p
-                .tag
-                .as_ref()
-                .map(|(k, _)| tag_location(k))
-                .unwrap_or_else(|| location.to_string());
-            Finding::new(at, Severity::Error, p.to_string())
-        })),
+        Err(rejection) => findings.extend(rejected(location, rejection, tag_location)),
     }
     findings
+}
+
+/// The variants a tag set names (`AllTraffic` when it names none), assumed instance-based when
+/// the endpoint's are unknown; with a note saying so when the tags are scaletag's.
+fn assumed_variants(
+    location: &str,
+    tags: &[(String, String)],
+    settings: &Settings,
+) -> (Vec<VariantFacts>, Option<Finding>) {
+    let lead = format!("{}:variant:", settings.tag_prefix);
+    let mut names: Vec<String> = tags
+        .iter()
+        .filter_map(|(k, _)| {
+            k.strip_prefix(&lead)?
+                .split_once(':')
+                .map(|(v, _)| v.to_string())
+        })
+        .filter(|v| !v.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        names.push("AllTraffic".into());
+    }
+    let note = tags
+        .iter()
+        .any(|(k, _)| k.starts_with(&format!("{}:", settings.tag_prefix)))
+        .then(|| {
+            Finding::new(
+                location,
+                Severity::Note,
+                format!(
+                    "variants unknown here; checked as instance-based variant(s) {}",
+                    names.join(", ")
+                ),
+            )
+        });
+    let variants = names
+        .into_iter()
+        .map(|name| VariantFacts {
+            name,
+            kind: VariantKind::Instances {
+                instance_type: None,
+            },
+        })
+        .collect();
+    (variants, note)
 }
 
 /// Checks the endpoint tags of a CloudFormation or SAM template (YAML or JSON, short-form
@@ -199,50 +225,18 @@ pub fn check_template(
     let Some(resources) = doc.get("Resources").and_then(Yaml::as_mapping) else {
         return vec![Finding::new(file, Severity::Error, "no Resources section")];
     };
+    let parameters = doc.get("Parameters").and_then(Yaml::as_mapping);
     let mut findings = Vec::new();
     let mut checked = 0;
     for (id, resource) in resources {
         let Some(id) = id.as_str() else { continue };
         let at = format!("{file}: Resources.{id}.Properties.Tags");
-        let props = resource.get("Properties");
-        let kind = match resource.get("Type").and_then(Yaml::as_str) {
-            Some("AWS::SageMaker::Endpoint") => {
-                let parameters = doc.get("Parameters").and_then(Yaml::as_mapping);
-                findings.extend(check_endpoint(
-                    &at, props, resources, parameters, catalog, settings,
-                ));
-                "EndpointName"
-            }
-            Some("AWS::SageMaker::InferenceComponent") => {
-                findings.extend(check_component(&at, id, props, catalog, settings));
-                "InferenceComponentName"
-            }
-            _ => continue,
+        let Some(found) =
+            check_resource(&at, id, resource, resources, parameters, catalog, settings)
+        else {
+            continue;
         };
-        let tags = props.and_then(|p| p.get("Tags"));
-        let opted_in = choices(&at, &[tags]).0.iter().any(|choice| {
-            LiteralTags::read(&at, &tag_set(tags, choice), settings)
-                .tags
-                .iter()
-                .any(|(k, v)| *k == format!("{}:template", settings.tag_prefix) && v != "off")
-        });
-        let name = props.and_then(|p| p.get(kind)).and_then(name_text);
-        for owner in other_owners(resources, id, name.as_deref())
-            .into_iter()
-            .filter(|_| opted_in)
-        {
-            findings.push(Finding::new(
-                &at,
-                Severity::Warning,
-                format!(
-                    "`{id}` is tagged for scaletag, and the template's `{owner}` \
-                     (AWS::ApplicationAutoScaling::ScalableTarget) scales it too: two owners of one \
-                     scalable target undo each other's bounds. Keep one: remove `{owner}` (and its \
-                     policies), or the `{}:template` tag",
-                    settings.tag_prefix
-                ),
-            ));
-        }
+        findings.extend(found);
         checked += 1;
     }
     if checked == 0 {
@@ -256,125 +250,99 @@ pub fn check_template(
     findings
 }
 
-/// The findings as one SARIF 2.1.0 log (OASIS's Static Analysis Results Interchange Format),
-/// for code-scanning services such as GitHub's (`github/codeql-action/upload-sarif`): one rule
-/// per kind of finding, each result at its template file and line where they are known.
-pub fn sarif(findings: &[Finding], version: &str) -> serde_json::Value {
-    const RULES: [(Severity, &str, &str); 3] = [
-        (
-            Severity::Error,
-            "rejected-tag",
-            "A tag scaletag would reject at deploy: nothing would be applied to the resource.",
+/// The findings for one resource of a template, located at its tags (`at`); `None` when it is
+/// neither an endpoint nor an inference component.
+fn check_resource(
+    at: &str,
+    id: &str,
+    resource: &Yaml,
+    resources: &serde_norway::Mapping,
+    parameters: Option<&serde_norway::Mapping>,
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Option<Vec<Finding>> {
+    let props = resource.get("Properties");
+    let (mut findings, kind) = match resource.get("Type").and_then(Yaml::as_str) {
+        Some("AWS::SageMaker::Endpoint") => (
+            check_endpoint(at, props, resources, parameters, catalog, settings),
+            "EndpointName",
         ),
-        (
-            Severity::Warning,
-            "two-owners",
-            "Tagged for scaletag and scaled by the template too: two owners undo each other.",
+        Some("AWS::SageMaker::InferenceComponent") => (
+            check_component(at, id, props, catalog, settings),
+            "InferenceComponentName",
         ),
-        (
-            Severity::Note,
-            "note",
-            "Worth knowing: values known only at deploy, variants that will not scale.",
-        ),
-    ];
-    let rules: Vec<serde_json::Value> = RULES
-        .iter()
-        .map(|(severity, id, text)| {
-            serde_json::json!({
-                "id": id,
-                "shortDescription": {"text": text},
-                "defaultConfiguration": {"level": sarif_level(*severity)},
-            })
-        })
-        .collect();
-    let results: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| {
-            let index = RULES
-                .iter()
-                .position(|(s, ..)| *s == f.severity)
-                .unwrap_or(0);
-            let mut result = serde_json::json!({
-                "ruleId": RULES[index].1,
-                "ruleIndex": index,
-                "level": sarif_level(f.severity),
-                "message": {"text": f.message},
-            });
-            if let Some(file) = &f.file {
-                let mut physical = serde_json::json!({"artifactLocation": {"uri": file}});
-                if let Some(line) = f.line {
-                    physical["region"] = serde_json::json!({"startLine": line});
-                }
-                let mut location = serde_json::json!({"physicalLocation": physical});
-                if let Some(path) = &f.path {
-                    location["logicalLocations"] =
-                        serde_json::json!([{"fullyQualifiedName": path}]);
-                }
-                result["locations"] = serde_json::json!([location]);
-            }
-            result
-        })
-        .collect();
-    serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "scaletag",
-                "version": version,
-                "semanticVersion": version,
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
-}
-
-fn sarif_level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    }
-}
-
-/// A finding as a GitHub Actions workflow command: an annotation on the template's line.
-pub fn github_annotation(f: &Finding) -> String {
-    fn escape(s: &str, property: bool) -> String {
-        let s = s
-            .replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A");
-        if property {
-            s.replace(':', "%3A").replace(',', "%2C")
-        } else {
-            s
-        }
-    }
-    let level = match f.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "notice",
+        _ => return None,
     };
-    let mut props = Vec::new();
-    if let Some(file) = &f.file {
-        props.push(format!("file={}", escape(file, true)));
-    }
-    if let Some(line) = f.line {
-        props.push(format!("line={line}"));
-    }
-    props.push(format!(
-        "title={}",
-        escape(
-            &format!("scaletag: {}", f.path.as_deref().unwrap_or(&f.location)),
-            true
-        )
+    let name = props.and_then(|p| p.get(kind)).and_then(cfn::name_text);
+    findings.extend(two_owners(
+        at,
+        id,
+        props,
+        name.as_deref(),
+        resources,
+        settings,
     ));
-    format!(
-        "::{level} {}::{}",
-        props.join(","),
-        escape(&f.message, false)
-    )
+    Some(findings)
+}
+
+/// A warning for each scalable target of the template that scales the resource `id` (named
+/// `name`) too, when its tags opt it in to scaletag in some stack.
+fn two_owners(
+    at: &str,
+    id: &str,
+    props: Option<&Yaml>,
+    name: Option<&str>,
+    resources: &serde_norway::Mapping,
+    settings: &Settings,
+) -> Vec<Finding> {
+    let tags = props.and_then(|p| p.get("Tags"));
+    let opted_in = cfn::choices(&[tags]).choices.iter().any(|choice| {
+        LiteralTags::read(at, &cfn::tag_set(tags, choice), settings)
+            .tags
+            .iter()
+            .any(|(k, v)| *k == format!("{}:template", settings.tag_prefix) && v != "off")
+    });
+    if !opted_in {
+        return Vec::new();
+    }
+    other_owners(resources, id, name)
+        .into_iter()
+        .map(|owner| {
+            Finding::new(
+                at,
+                Severity::Warning,
+                format!(
+                    "`{id}` is tagged for scaletag, and the template's `{owner}` \
+                     (AWS::ApplicationAutoScaling::ScalableTarget) scales it too: two owners of one \
+                     scalable target undo each other's bounds. Keep one: remove `{owner}` (and its \
+                     policies), or the `{}:template` tag",
+                    settings.tag_prefix
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The stacks to check for the conditions in `values`, with a note when there are too many
+/// conditions to check each combination of them.
+fn stacks(at: &str, values: &[Option<&Yaml>]) -> (Vec<ConditionChoice>, Vec<Finding>) {
+    let stacks = cfn::choices(values);
+    let notes = stacks
+        .uncombined
+        .map(|n| {
+            Finding::new(
+                at,
+                Severity::Note,
+                format!(
+                    "{n} conditions decide these tags: checked with all of them true and all \
+                     false, not each of their {} combinations",
+                    1u128 << n.min(127)
+                ),
+            )
+        })
+        .into_iter()
+        .collect();
+    (stacks.choices, notes)
 }
 
 /// The literal `P:` tags of a resource, where each sits, and notes on those with intrinsic
@@ -394,10 +362,11 @@ impl LiteralTags {
         };
         let lead = format!("{}:", settings.tag_prefix);
         for (i, tag) in items {
-            let (Some(key), value) = (tag.get("Key").and_then(scalar), tag.get("Value")) else {
+            let (Some(key), value) = (tag.get("Key").and_then(cfn::scalar), tag.get("Value"))
+            else {
                 continue;
             };
-            match value.and_then(scalar) {
+            match value.and_then(cfn::scalar) {
                 Some(v) => {
                     out.index_of.push((key.clone(), *i));
                     out.tags.push((key, v));
@@ -408,7 +377,7 @@ impl LiteralTags {
                     format!(
                         "tag `{key}` has an intrinsic value ({}), known only at deploy time: not checked here; \
                          scaletag checks it when the resource is InService",
-                        intrinsic_name(value)
+                        cfn::intrinsic_name(value)
                     ),
                 )),
                 None => {}
@@ -425,47 +394,6 @@ impl LiteralTags {
             .map(|(_, i)| format!("{at}[{i}]"))
             .unwrap_or_else(|| at.to_string())
     }
-}
-
-/// The findings for one `AWS::SageMaker::InferenceComponent`, located at its tags.
-fn check_component(
-    at: &str,
-    id: &str,
-    props: Option<&Yaml>,
-    catalog: &Catalog,
-    settings: &Settings,
-) -> Vec<Finding> {
-    let literal = |field: &str| props.and_then(|p| p.get(field)).and_then(scalar);
-    let facts = ComponentFacts {
-        name: literal("InferenceComponentName").unwrap_or_else(|| id.to_string()),
-        endpoint: literal("EndpointName").unwrap_or_else(|| "its endpoint".into()),
-        variant: literal("VariantName").unwrap_or_default(),
-        status: "InService".into(),
-        min_instances: None,
-    };
-    let tags = props.and_then(|p| p.get("Tags"));
-    let (stacks, mut findings) = choices(at, &[tags]);
-    for choice in &stacks {
-        let read = LiteralTags::read(at, &tag_set(tags, choice), settings);
-        findings.extend(read.notes.clone());
-        match component::desire(&facts, &read.tags, catalog, settings) {
-            Ok(Desired::NotOptedIn { reason }) => {
-                findings.push(Finding::new(at, Severity::Note, reason));
-            }
-            Ok(_) => {}
-            Err(rejection) => findings.extend(rejection.problems.into_iter().map(|p| {
-                let location = p
-                    .tag
-                    .as_ref()
-                    .map(|(k, _)| read.locate(at, k))
-                    .unwrap_or_else(|| at.to_string());
-                Finding::new(location, Severity::Error, p.to_string())
-            })),
-        }
-    }
-    findings.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
-    findings.dedup();
-    findings
 }
 
 /// The `AWS::ApplicationAutoScaling::ScalableTarget` resources of the template that scale a
@@ -502,38 +430,45 @@ fn other_owners(
         .collect()
 }
 
-/// A resource's name as the template writes it: a literal, or the string of a `!Sub` (or
-/// `Fn::Sub`), which another resource that means the same name rebuilds with the same text
-/// (`!Sub endpoint/${Model}-prd/variant/...` for `!Sub ${Model}-prd`).
-fn name_text(v: &Yaml) -> Option<String> {
-    match v {
-        Yaml::Tagged(t) if t.tag == "Sub" => t.value.as_str().map(str::to_string),
-        Yaml::Mapping(m) if m.len() == 1 => m.get("Fn::Sub")?.as_str().map(str::to_string),
-        _ => scalar(v),
+/// The findings for one `AWS::SageMaker::InferenceComponent`, located at its tags.
+fn check_component(
+    at: &str,
+    id: &str,
+    props: Option<&Yaml>,
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Vec<Finding> {
+    let literal = |field: &str| props.and_then(|p| p.get(field)).and_then(cfn::scalar);
+    let facts = ComponentFacts {
+        name: literal("InferenceComponentName").unwrap_or_else(|| id.to_string()),
+        endpoint: literal("EndpointName").unwrap_or_else(|| "its endpoint".into()),
+        variant: literal("VariantName").unwrap_or_default(),
+        status: "InService".into(),
+        min_instances: None,
+    };
+    let tags = props.and_then(|p| p.get("Tags"));
+    let (stacks, mut findings) = stacks(at, &[tags]);
+    for choice in &stacks {
+        let read = LiteralTags::read(at, &cfn::tag_set(tags, choice), settings);
+        findings.extend(read.notes.clone());
+        match desire_of(
+            Facts::Component(facts.clone()),
+            &read.tags,
+            catalog,
+            settings,
+        ) {
+            Ok(Desired::NotOptedIn { reason }) => {
+                findings.push(Finding::new(at, Severity::Note, reason));
+            }
+            Ok(_) => {}
+            Err(rejection) => {
+                findings.extend(rejected(at, rejection, &|k: &str| read.locate(at, k)));
+            }
+        }
     }
-}
-
-/// A literal tag key or value as a string; `None` for an intrinsic function.
-fn scalar(v: &Yaml) -> Option<String> {
-    match v {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Number(n) => Some(n.to_string()),
-        Yaml::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn intrinsic_name(v: Option<&Yaml>) -> String {
-    match v {
-        Some(Yaml::Tagged(t)) => t.tag.to_string(),
-        Some(Yaml::Mapping(m)) => m
-            .keys()
-            .next()
-            .and_then(Yaml::as_str)
-            .unwrap_or("a mapping")
-            .to_string(),
-        _ => "not a string".into(),
-    }
+    findings.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+    findings.dedup();
+    findings
 }
 
 /// The findings for one `AWS::SageMaker::Endpoint`, located at its tags (`at`).
@@ -547,7 +482,7 @@ fn check_endpoint(
 ) -> Vec<Finding> {
     let config = props
         .and_then(|p| p.get("EndpointConfigName"))
-        .and_then(|c| config_properties(resources, c));
+        .and_then(|c| cfn::config_properties(resources, c));
     let name = props
         .and_then(|p| p.get("EndpointName"))
         .and_then(|n| match n {
@@ -559,10 +494,10 @@ fn check_endpoint(
     // the same way in both, so a shadow variant and the tag for it that share a condition
     // always come together.
     let tags = props.and_then(|p| p.get("Tags"));
-    let (stacks, mut findings) = choices(at, &[tags, config]);
+    let (stacks, mut findings) = stacks(at, &[tags, config]);
     for choice in &stacks {
-        let read = LiteralTags::read(at, &tag_set(tags, choice), settings);
-        let config = config.and_then(|c| resolve(c, choice));
+        let read = LiteralTags::read(at, &cfn::tag_set(tags, choice), settings);
+        let config = config.and_then(|c| cfn::resolve(c, choice));
         let opted_in = read
             .tags
             .iter()
@@ -575,7 +510,7 @@ fn check_endpoint(
         findings.extend(check_tags(
             at,
             &read.tags,
-            config.as_ref().and_then(config_variants),
+            config.as_ref().and_then(cfn::config_variants),
             name,
             catalog,
             settings,
@@ -588,172 +523,6 @@ fn check_endpoint(
     findings
 }
 
-/// At most this many distinct conditions are combined (2^6 = 64 stacks); past it, only every
-/// condition true and every condition false, which a note says.
-const MAX_CONDITIONS: usize = 6;
-
-/// Which way each named condition goes, in one stack the template may deploy.
-type Choice = std::collections::BTreeMap<String, bool>;
-
-/// Every combination of the conditions that the `!If`s (or `Fn::If`s) in `values` name, each
-/// condition deciding the same way wherever it appears; with a note when there are too many to
-/// combine.
-fn choices(at: &str, values: &[Option<&Yaml>]) -> (Vec<Choice>, Vec<Finding>) {
-    fn names(v: &Yaml, out: &mut Vec<String>) {
-        if let Some([condition, then, otherwise]) = if_branches(v) {
-            out.push(condition_key(condition));
-            names(then, out);
-            names(otherwise, out);
-            return;
-        }
-        match v {
-            Yaml::Sequence(s) => s.iter().for_each(|x| names(x, out)),
-            Yaml::Mapping(m) => m.values().for_each(|x| names(x, out)),
-            Yaml::Tagged(t) => names(&t.value, out),
-            _ => {}
-        }
-    }
-    let mut all = Vec::new();
-    values.iter().flatten().for_each(|v| names(v, &mut all));
-    all.sort();
-    all.dedup();
-    let every = |way: bool| all.iter().map(|n| (n.clone(), way)).collect::<Choice>();
-    if all.len() > MAX_CONDITIONS {
-        let note = Finding::new(
-            at,
-            Severity::Note,
-            format!(
-                "{} conditions decide these tags: checked with all of them true and all false, \
-                 not each of their {} combinations",
-                all.len(),
-                1u128 << all.len().min(127)
-            ),
-        );
-        return (vec![every(true), every(false)], vec![note]);
-    }
-    let combinations = (0..1u32 << all.len())
-        .map(|bits| {
-            all.iter()
-                .enumerate()
-                .map(|(i, n)| (n.clone(), bits >> i & 1 == 0))
-                .collect()
-        })
-        .collect();
-    (combinations, Vec::new())
-}
-
-/// A condition as `!If` names it (a string; anything else by its text).
-fn condition_key(condition: &Yaml) -> String {
-    scalar(condition).unwrap_or_else(|| serde_json::to_string(condition).unwrap_or_default())
-}
-
-/// The branch the stack `choice` takes, when `v` is an `!If`.
-fn chosen<'a>(v: &'a Yaml, choice: &Choice) -> Option<&'a Yaml> {
-    let [condition, then, otherwise] = if_branches(v)?;
-    let way = choice
-        .get(&condition_key(condition))
-        .copied()
-        .unwrap_or(true);
-    Some(if way { then } else { otherwise })
-}
-
-/// `v` as the stack `choice` deploys it: every `!If` replaced by its chosen branch, and
-/// `AWS::NoValue` leaving out the item or key it is; `None` when `v` itself is no value.
-fn resolve(v: &Yaml, choice: &Choice) -> Option<Yaml> {
-    if let Some(branch) = chosen(v, choice) {
-        return resolve(branch, choice);
-    }
-    if is_no_value(v) {
-        return None;
-    }
-    Some(match v {
-        Yaml::Sequence(s) => Yaml::Sequence(s.iter().filter_map(|x| resolve(x, choice)).collect()),
-        Yaml::Mapping(m) => Yaml::Mapping(
-            m.iter()
-                .filter_map(|(k, x)| Some((k.clone(), resolve(x, choice)?)))
-                .collect(),
-        ),
-        Yaml::Tagged(t) => Yaml::Tagged(Box::new(serde_norway::value::TaggedValue {
-            tag: t.tag.clone(),
-            value: resolve(&t.value, choice)?,
-        })),
-        other => other.clone(),
-    })
-}
-
-/// The tag list a `Tags` property deploys in the stack `choice`, each item with its index in
-/// the list the template writes (an `!If` around the whole list picks one of two lists).
-fn tag_set(tags: Option<&Yaml>, choice: &Choice) -> Vec<(usize, Yaml)> {
-    let Some(mut list) = tags else {
-        return Vec::new();
-    };
-    while let Some(branch) = chosen(list, choice) {
-        list = branch;
-    }
-    list.as_sequence()
-        .map(|s| {
-            s.iter()
-                .enumerate()
-                .filter_map(|(i, item)| Some((i, resolve(item, choice)?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `[condition, then, else]` of a `!If` or `Fn::If`.
-fn if_branches(v: &Yaml) -> Option<&[Yaml; 3]> {
-    let args = match v {
-        Yaml::Tagged(t) if t.tag == "If" => &t.value,
-        Yaml::Mapping(m) if m.len() == 1 => m.get("Fn::If")?,
-        _ => return None,
-    };
-    args.as_sequence()?.as_slice().try_into().ok()
-}
-
-fn is_no_value(v: &Yaml) -> bool {
-    match v {
-        Yaml::Tagged(t) => t.tag == "Ref" && t.value.as_str() == Some("AWS::NoValue"),
-        Yaml::Mapping(m) => m.get("Ref").and_then(Yaml::as_str) == Some("AWS::NoValue"),
-        _ => false,
-    }
-}
-
-/// The properties of the `AWS::SageMaker::EndpointConfig` an endpoint names, when it names one
-/// of the same template (`!GetAtt X.EndpointConfigName`, `Fn::GetAtt`, or `!Ref X`).
-fn config_properties<'a>(resources: &'a serde_norway::Mapping, name: &Yaml) -> Option<&'a Yaml> {
-    let logical = match name {
-        Yaml::Tagged(t) if t.tag == "GetAtt" => t.value.as_str()?.split('.').next()?.to_string(),
-        Yaml::Tagged(t) if t.tag == "Ref" => t.value.as_str()?.to_string(),
-        Yaml::Mapping(m) => match (m.get("Fn::GetAtt"), m.get("Ref")) {
-            (Some(Yaml::Sequence(s)), _) => s.first()?.as_str()?.to_string(),
-            (Some(Yaml::String(s)), _) => s.split('.').next()?.to_string(),
-            (_, Some(Yaml::String(s))) => s.clone(),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    let config = resources.get(logical.as_str())?;
-    if config.get("Type").and_then(Yaml::as_str) != Some("AWS::SageMaker::EndpointConfig") {
-        return None;
-    }
-    config.get("Properties")
-}
-
-/// Every variant of an endpoint config's properties: production, then shadow variants, which
-/// are variants like the others (docs/aws-behaviour.md §8).
-fn all_variants(properties: &Yaml) -> impl Iterator<Item = &Yaml> {
-    let list = |key| {
-        properties
-            .get(key)
-            .and_then(Yaml::as_sequence)
-            .map(|s| s.as_slice())
-            .unwrap_or_default()
-    };
-    list("ProductionVariants")
-        .iter()
-        .chain(list("ShadowProductionVariants"))
-}
-
 /// Notes for variants whose `InstanceType` is a template parameter (`!Ref P`) that may be a
 /// burstable type, by its `AllowedValues` or its `Default`: deployed with one, the variant is
 /// skipped at runtime (burstable instances cannot scale), which no literal check can see.
@@ -762,41 +531,28 @@ fn burstable_parameters(
     config: &Yaml,
     parameters: Option<&serde_norway::Mapping>,
 ) -> Vec<Finding> {
-    all_variants(config)
-        .filter_map(|v| {
-            let parameter = match v.get("InstanceType")? {
-                Yaml::Tagged(t) if t.tag == "Ref" => t.value.as_str()?,
-                Yaml::Mapping(m) => m.get("Ref")?.as_str()?,
-                _ => return None,
-            };
-            let declared = parameters?.get(parameter)?;
-            let mut burstable: Vec<String> = declared
-                .get("AllowedValues")
-                .and_then(Yaml::as_sequence)
-                .map(|s| s.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .chain(declared.get("Default"))
-                .filter_map(scalar)
-                .filter(|t| desire::is_burstable(t))
-                .collect();
+    cfn::parameter_instance_types(config, parameters)
+        .into_iter()
+        .filter_map(|p| {
+            let mut burstable: Vec<String> =
+                p.values.into_iter().filter(|t| is_burstable(t)).collect();
             burstable.sort();
             burstable.dedup();
             if burstable.is_empty() {
                 return None;
             }
-            let variant = v
-                .get("VariantName")
-                .and_then(scalar)
+            let variant = p
+                .variant
                 .map(|n| format!("variant `{n}`"))
                 .unwrap_or_else(|| "a variant".into());
             Some(Finding::new(
                 at,
                 Severity::Note,
                 format!(
-                    "{variant} takes its InstanceType from parameter `{parameter}`, which may be \
+                    "{variant} takes its InstanceType from parameter `{}`, which may be \
                      burstable ({}): deployed with one, it will not scale (burstable instances \
                      cannot be scalable targets, so scaletag skips them)",
+                    p.parameter,
                     burstable.join(", ")
                 ),
             ))
@@ -804,45 +560,15 @@ fn burstable_parameters(
         .collect()
 }
 
-/// The variants of an endpoint config's properties, when they are literal.
-fn config_variants(properties: &Yaml) -> Option<Vec<VariantFacts>> {
-    properties.get("ProductionVariants")?.as_sequence()?;
-    all_variants(properties)
-        .map(|v| {
-            // A name known only at deploy time (`!Sub`, `!Ref`, `!GetAtt`): the variants are
-            // not known here, and the tags are checked as if they named real ones.
-            let Yaml::String(name) = v.get("VariantName")? else {
-                return None;
-            };
-            let name = name.clone();
-            let kind = match v.get("ServerlessConfig") {
-                Some(s) => VariantKind::Serverless {
-                    provisioned_concurrency: s
-                        .get("ProvisionedConcurrency")
-                        .and_then(Yaml::as_i64)
-                        .and_then(|n| i32::try_from(n).ok()),
-                },
-                None => VariantKind::Instances {
-                    instance_type: v
-                        .get("InstanceType")
-                        .and_then(Yaml::as_str)
-                        .map(str::to_string),
-                },
-            };
-            Some(VariantFacts { name, kind })
-        })
-        .collect()
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn check(text: &str) -> Vec<Finding> {
+    pub(crate) fn check(text: &str) -> Vec<Finding> {
         check_template("t.yaml", text, &Catalog::builtin(), &Settings::default())
     }
 
-    const CONFIG: &str = r#"
+    pub(crate) const CONFIG: &str = r#"
   Config:
     Type: AWS::SageMaker::EndpointConfig
     Properties:
@@ -854,7 +580,7 @@ mod tests {
 "#;
 
     /// The findings for one endpoint on `CONFIG` with these tag items (YAML list lines).
-    fn endpoint_with(items: &str) -> Vec<Finding> {
+    pub(crate) fn endpoint_with(items: &str) -> Vec<Finding> {
         check(&format!(
             r#"
 Resources:
@@ -1024,7 +750,7 @@ Resources:
         assert!(!f.iter().any(|x| x.location.contains("Mistral")), "{f:?}");
     }
 
-    fn errors(f: &[Finding]) -> Vec<&Finding> {
+    pub(crate) fn errors(f: &[Finding]) -> Vec<&Finding> {
         f.iter().filter(|f| f.severity == Severity::Error).collect()
     }
 
@@ -1242,38 +968,6 @@ Resources:
     }
 
     #[test]
-    fn sarif_results_name_their_rule_and_place() {
-        let f = endpoint_with("\n        - {Key: autoscaling:template, Value: defualt}");
-        let mut all = f.clone();
-        all.push(Finding::new("--tags", Severity::Note, "no file"));
-        let log = sarif(&all, "9.9.9");
-        let run = &log["runs"][0];
-        let rules = run["tool"]["driver"]["rules"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let results = run["results"].as_array().cloned().unwrap_or_default();
-        assert_eq!(results.len(), all.len());
-        for r in &results {
-            let rule = &rules[r["ruleIndex"].as_u64().unwrap_or(99) as usize];
-            assert_eq!(rule["id"], r["ruleId"]);
-            assert_eq!(rule["defaultConfiguration"]["level"], r["level"]);
-        }
-        let error = &results[0];
-        assert_eq!(error["ruleId"], "rejected-tag");
-        assert_eq!(
-            error["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-            "t.yaml"
-        );
-        assert_eq!(
-            error["locations"][0]["physicalLocation"]["region"]["startLine"],
-            18
-        );
-        // A finding with no file (a --tags check) is a result without a location.
-        assert!(results.last().is_some_and(|r| r.get("locations").is_none()));
-    }
-
-    #[test]
     fn too_many_conditions_are_checked_at_their_extremes_and_said() {
         let items: String = (0..8)
             .map(|i| {
@@ -1342,44 +1036,5 @@ Resources:
         assert_eq!(w.len(), 1, "{f:?}");
         assert!(w[0].message.contains("`Target`") && w[0].message.contains("two owners"));
         assert!(w[0].location.contains("Resources.Endpoint."), "{w:?}");
-    }
-
-    #[test]
-    fn findings_carry_file_path_and_line_and_read_as_github_annotations() {
-        let text = format!(
-            r#"Resources:
-{CONFIG}
-  Endpoint:
-    Type: AWS::SageMaker::Endpoint
-    Properties:
-      EndpointConfigName: !Ref Config
-      Tags:
-        - Key: autoscaling:template
-          Value: default
-        - Key: autoscaling:max-capcity
-          Value: "5"
-"#
-        );
-        let f = check(&text);
-        let e = errors(&f);
-        assert_eq!(e.len(), 1, "{f:?}");
-        let line = text
-            .lines()
-            .position(|l| l.contains("max-capcity"))
-            .unwrap()
-            + 1;
-        assert_eq!(e[0].file.as_deref(), Some("t.yaml"));
-        assert_eq!(
-            e[0].path.as_deref(),
-            Some("Resources.Endpoint.Properties.Tags[1]")
-        );
-        assert_eq!(e[0].line, Some(line));
-        let a = github_annotation(e[0]);
-        assert!(
-            a.starts_with(&format!(
-                "::error file=t.yaml,line={line},title=scaletag%3A Resources.Endpoint.Properties.Tags[1]::tag `autoscaling:max-capcity`"
-            )),
-            "{a}"
-        );
     }
 }

@@ -10,16 +10,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::aws::Aws;
-use crate::catalog::Catalog;
 use crate::check::{self, Severity};
 use crate::config;
 use crate::decision::{Decision, Intent};
-use crate::desire::Settings;
-use crate::outcome::Verdict;
+use crate::findings_format;
+use crate::outcome::{Outcome, Skip, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
-use crate::reconcile_component::{
-    GONE as GONE_COMPONENT, reconcile_component, reconcile_component_reporting,
-};
 use crate::render::{self, Style};
 use crate::retry::{AwsError, Deadline, ENDPOINT_BUDGET};
 use crate::sweep;
@@ -247,7 +243,10 @@ pub async fn run(cli: Cli) -> ExitCode {
     })
 }
 
-fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
+/// The configuration: the flags over the environment's variables, read by `config` as the
+/// function reads them. The command line looks at ICs directly: re-checks are the
+/// function's, so no queue.
+fn configuration(cli: &Cli) -> Result<config::Config, String> {
     let file = match &cli.catalog {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -263,8 +262,8 @@ fn settings(cli: &Cli) -> Result<(Catalog, Settings), String> {
                 .clone()
                 .or_else(|| std::env::var(k).ok()),
             "POLICY_TEMPLATES" => file.clone().or_else(|| std::env::var(k).ok()),
-            "STATUS_TAG" => std::env::var(k).ok(),
-            _ => None,
+            "RECHECK_QUEUE_URL" => None,
+            _ => std::env::var(k).ok(),
         },
         &catalog_source(cli),
     )
@@ -280,7 +279,7 @@ fn catalog_source(cli: &Cli) -> String {
 }
 
 async fn app(cli: &Cli) -> Result<App, CliError> {
-    let (catalog, settings) = settings(cli).map_err(CliError::Setup)?;
+    let configured = configuration(cli).map_err(CliError::Setup)?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(region) = &cli.region {
@@ -295,14 +294,7 @@ async fn app(cli: &Cli) -> Result<App, CliError> {
             "no AWS region: set AWS_REGION, a profile region, or --region".into(),
         ));
     }
-    Ok(App {
-        aws: Aws::new(&config),
-        catalog,
-        settings,
-        // The command line looks at ICs directly; re-checks are the function's.
-        recheck_queue: None,
-        recheck_delay: crate::lambda::RECHECK_DELAY_SECONDS,
-    })
+    Ok(App::new(Aws::new(&config), configured))
 }
 
 fn print_json(v: &impl serde::Serialize) {
@@ -318,11 +310,9 @@ fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> Str
     }
 }
 
-fn target(endpoint: &str) -> Target<'_> {
-    Target {
-        name: endpoint,
-        arn_hint: None,
-    }
+/// Whether a reconcile found the resource gone.
+fn gone(outcome: &Outcome) -> bool {
+    outcome.skip == Some(Skip::Gone)
 }
 
 /// One reconcile of an endpoint or an inference component, as `kind` and the account say.
@@ -334,23 +324,17 @@ async fn reconcile_named(
     dry_run: bool,
     dl: &Deadline,
 ) -> Result<reconcile::Reconciled, Failure> {
+    let component = Target::component(name, None);
     if kind.inference_component {
-        return Ok(reconcile_component(app, target(name), intent, dry_run, dl)
-            .await?
-            .reconciled);
+        return reconcile::reconcile(app, component, intent, dry_run, dl).await;
     }
-    let done = reconcile::reconcile(app, target(name), intent, dry_run, dl).await?;
-    let gone =
-        matches!(&done.decision, Decision::Skip(o) if o.reason.as_deref() == Some(reconcile::GONE));
-    if !gone || kind.endpoint_only {
+    let done = reconcile::reconcile(app, Target::endpoint(name, None), intent, dry_run, dl).await?;
+    if !gone(&done.outcome) || kind.endpoint_only {
         return Ok(done);
     }
     // No endpoint of that name: an inference component, if there is one.
-    let component = reconcile_component(app, target(name), intent, dry_run, dl)
-        .await?
-        .reconciled;
-    let also_gone = matches!(&component.decision, Decision::Skip(o) if o.reason.as_deref() == Some(GONE_COMPONENT));
-    Ok(if also_gone { done } else { component })
+    let other = reconcile::reconcile(app, component, intent, dry_run, dl).await?;
+    Ok(if gone(&other.outcome) { done } else { other })
 }
 
 /// `plan`: a dry run of the reconcile the function would do, or of one for other tags.
@@ -406,7 +390,7 @@ async fn apply(
         .await?
         .outcome;
     emit(json, &outcome, |o| render::outcome_text(o, style));
-    if detach && !json && outcome.inference_component.is_none() {
+    if detach && !json && outcome.subject.component_name().is_none() {
         println!(
             "\nNext: deploy your UpdateEndpoint. When the endpoint is InService again, scaletag \
              re-attaches from its tags; to keep it detached, tag it {}:template=off first.",
@@ -488,8 +472,8 @@ async fn status(
             counts.insert(entry.result.as_str(), 1);
             crate::outcome::Report {
                 dry_run: true,
-                endpoints: usize::from(entry.inference_component.is_none()),
-                inference_components: usize::from(entry.inference_component.is_some()),
+                endpoints: usize::from(entry.subject.component_name().is_none()),
+                inference_components: usize::from(entry.subject.component_name().is_some()),
                 counts,
                 results: vec![entry],
                 not_reached: Vec::new(),
@@ -505,14 +489,16 @@ async fn status(
 async fn status_of(app: &App, name: &str, kind: Kind, dl: &Deadline) -> crate::outcome::Entry {
     let intent = Intent::FromTags;
     if !kind.inference_component {
-        let attempt = reconcile::reconcile_reporting(app, target(name), intent, true, dl).await;
-        let gone = matches!(&attempt.result, Ok(r) if matches!(&r.decision, Decision::Skip(o) if o.reason.as_deref() == Some(reconcile::GONE)));
-        if !gone || kind.endpoint_only {
-            return sweep::entry(name, true, attempt, true);
+        let target = Target::endpoint(name, None);
+        let attempt = reconcile::reconcile_reporting(app, target, intent, true, dl).await;
+        let found = !matches!(&attempt.result, Ok(r) if gone(&r.outcome));
+        if found || kind.endpoint_only {
+            return sweep::entry(target.subject(), attempt, true);
         }
     }
-    let attempt = reconcile_component_reporting(app, target(name), intent, true, dl).await;
-    sweep::entry(name, false, attempt, true)
+    let target = Target::component(name, None);
+    let attempt = reconcile::reconcile_reporting(app, target, intent, true, dl).await;
+    sweep::entry(target.subject(), attempt, true)
 }
 
 /// `check`: offline validation of the catalog, a tag set and templates.
@@ -524,8 +510,8 @@ fn check(
     style: Style,
 ) -> ExitCode {
     // The catalog is validated here too: an invalid one is the first finding.
-    let (catalog, settings) = match settings(cli) {
-        Ok(c) => c,
+    let (catalog, settings) = match configuration(cli) {
+        Ok(c) => (c.catalog, c.settings),
         Err(message) => {
             let f = vec![check::Finding::new(
                 catalog_source(cli),
@@ -569,10 +555,10 @@ fn report_findings(findings: &[check::Finding], output: Output, style: Style) ->
         })),
         Output::Github => {
             for f in findings {
-                println!("{}", check::github_annotation(f));
+                println!("{}", findings_format::github_annotation(f));
             }
         }
-        Output::Sarif => print_json(&check::sarif(findings, env!("CARGO_PKG_VERSION"))),
+        Output::Sarif => print_json(&findings_format::sarif(findings, env!("CARGO_PKG_VERSION"))),
         Output::Text => print!("{}", render::check_text(findings, style)),
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {

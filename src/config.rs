@@ -1,10 +1,17 @@
-//! The operator's configuration, from the function's environment (SAM parameters feed it).
+//! The operator's configuration, read once, with one error path: the function's environment
+//! (SAM parameters feed it) and the command line's flags over the same variables. Every
+//! variable scaletag reads is read here.
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::desire::Settings;
+use crate::metrics::Namespace;
 use crate::tags;
 
-/// Why the function cannot start. Lambda reports it as an init error.
+/// How long an inference component that is still settling waits for its next look, unless
+/// `RECHECK_DELAY_SECONDS` says otherwise (0 to 900, SQS's range).
+pub const RECHECK_DELAY_SECONDS: i32 = 300;
+
+/// Why scaletag cannot start. The function reports it as an init error.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
@@ -13,8 +20,26 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Reads `TAG_PREFIX`, `POLICY_TEMPLATES`, `MAX_CAPACITY_LIMIT` and `STATUS_TAG` through `var`.
-pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(Catalog, Settings), ConfigError> {
+/// Everything the operator configures.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Templates: the built-ins and `POLICY_TEMPLATES`.
+    pub catalog: Catalog,
+    /// What shapes every decision: `TAG_PREFIX`, `MAX_CAPACITY_LIMIT`.
+    pub settings: Settings,
+    /// Whether the result is written back as the `P:status` tag (`STATUS_TAG`, on by default).
+    pub status_tag: bool,
+    /// The function's metrics namespace (`METRICS_NAMESPACE`).
+    pub metrics_namespace: Namespace,
+    /// The SQS queue (URL) that brings back inference components still settling
+    /// (`RECHECK_QUEUE_URL`); without it, the sweep covers them.
+    pub recheck_queue: Option<String>,
+    /// Seconds until a re-check (`RECHECK_DELAY_SECONDS`).
+    pub recheck_delay: i32,
+}
+
+/// The function's configuration: every variable, through `var`.
+pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     load(var, "POLICY_TEMPLATES")
 }
 
@@ -22,20 +47,19 @@ pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<(Catalog, Settin
 pub fn load(
     var: impl Fn(&str) -> Option<String>,
     catalog_source: &str,
-) -> Result<(Catalog, Settings), ConfigError> {
-    let tag_prefix = var("TAG_PREFIX")
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| Settings::default().tag_prefix);
+) -> Result<Config, ConfigError> {
+    let set = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+    let tag_prefix = set("TAG_PREFIX").unwrap_or_else(|| Settings::default().tag_prefix);
     tags::check_prefix(&tag_prefix).map_err(ConfigError::Invalid)?;
-    let max_capacity_limit = match var("MAX_CAPACITY_LIMIT").filter(|v| !v.trim().is_empty()) {
+    let max_capacity_limit = match set("MAX_CAPACITY_LIMIT") {
         None => None,
         Some(v) => Some(
             tags::integer(v.trim(), 1)
                 .map_err(|m| ConfigError::Invalid(format!("MAX_CAPACITY_LIMIT `{v}` {m}")))?,
         ),
     };
-    let status_tag = match var("STATUS_TAG").as_deref().map(str::trim) {
-        None | Some("") | Some("on") => true,
+    let status_tag = match set("STATUS_TAG").as_deref().map(str::trim) {
+        None | Some("on") => true,
         Some("off") => false,
         Some(other) => {
             return Err(ConfigError::Invalid(format!(
@@ -43,15 +67,30 @@ pub fn load(
             )));
         }
     };
-    let catalog = Catalog::load(var("POLICY_TEMPLATES").as_deref(), catalog_source)?;
-    Ok((
-        catalog,
-        Settings {
+    let recheck_delay = match set("RECHECK_DELAY_SECONDS") {
+        None => RECHECK_DELAY_SECONDS,
+        Some(v) => match v.trim().parse::<i32>() {
+            Ok(n) if (0..=900).contains(&n) => n,
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "RECHECK_DELAY_SECONDS must be 0 to 900 seconds, not `{v}`"
+                )));
+            }
+        },
+    };
+    let metrics_namespace = Namespace::parse(&var("METRICS_NAMESPACE").unwrap_or_default())
+        .map_err(ConfigError::Invalid)?;
+    Ok(Config {
+        catalog: Catalog::load(var("POLICY_TEMPLATES").as_deref(), catalog_source)?,
+        settings: Settings {
             tag_prefix,
             max_capacity_limit,
-            status_tag,
         },
-    ))
+        status_tag,
+        metrics_namespace,
+        recheck_queue: set("RECHECK_QUEUE_URL"),
+        recheck_delay,
+    })
 }
 
 #[cfg(test)]
@@ -69,20 +108,35 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let (catalog, settings) = from_env(env(&[])).unwrap();
-        assert_eq!(settings, Settings::default());
-        assert!(catalog.get("default").is_some());
+        let c = from_env(env(&[])).unwrap();
+        assert_eq!(c.settings, Settings::default());
+        assert!(c.catalog.get("default").is_some());
+        assert!(c.status_tag);
+        assert_eq!(
+            (c.recheck_queue, c.recheck_delay),
+            (None, RECHECK_DELAY_SECONDS)
+        );
     }
 
     #[test]
     fn reads_every_variable() {
-        let (_, s) = from_env(env(&[
+        let c = from_env(env(&[
             ("TAG_PREFIX", "scale"),
             ("MAX_CAPACITY_LIMIT", "20"),
+            ("STATUS_TAG", "off"),
+            (
+                "RECHECK_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+            ),
+            ("RECHECK_DELAY_SECONDS", "60"),
+            ("METRICS_NAMESPACE", "Team/scaletag"),
         ]))
         .unwrap();
-        assert_eq!(s.tag_prefix, "scale");
-        assert_eq!(s.max_capacity_limit, Some(20));
+        assert_eq!(c.settings.tag_prefix, "scale");
+        assert_eq!(c.settings.max_capacity_limit, Some(20));
+        assert!(!c.status_tag);
+        assert_eq!(c.recheck_delay, 60);
+        assert!(c.recheck_queue.is_some());
     }
 
     #[test]
@@ -95,5 +149,13 @@ mod tests {
         let e = from_env(env(&[("POLICY_TEMPLATES", "{\"x\": {}}")])).unwrap_err();
         assert!(e.to_string().contains("template `x`"), "{e}");
         assert!(from_env(env(&[("TAG_PREFIX", "aws:scaling")])).is_err());
+        for (var, value) in [
+            ("RECHECK_DELAY_SECONDS", "901"),
+            ("STATUS_TAG", "maybe"),
+            ("METRICS_NAMESPACE", "AWS/Mine"),
+        ] {
+            let e = from_env(env(&[(var, value)])).unwrap_err().to_string();
+            assert!(e.contains(var) || e.contains("AWS/"), "{var}: {e}");
+        }
     }
 }

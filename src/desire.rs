@@ -1,42 +1,23 @@
-//! From endpoint facts and tags to the desired scaling state: pure, and all-or-nothing.
+//! From a resource's facts and tags to its desired scaling state: pure, and all-or-nothing.
 //!
-//! Either every `P:` tag is valid and every variant gets a [`VariantDesire`], or the endpoint is
-//! rejected with every problem listed, and nothing is written.
+//! One function, [`desire`], for every kind of resource: the tag contract is the same, and
+//! what differs by kind (an endpoint's variants and per-variant tags, an inference
+//! component's copies and scale to zero) is a `match` on [`Facts`]. Either every `P:` tag is
+//! valid and every unit gets a [`VariantDesire`], or the resource is rejected with every
+//! problem listed, and nothing is written.
 
 use crate::catalog::{Catalog, Template};
 use crate::policy::{self, Dimension, TargetTracking};
+pub use crate::resource::{ComponentFacts, EndpointFacts, Facts, VariantFacts, VariantKind};
+use crate::resource::{Scalable, Subject};
 use crate::tags::{self, Choice, EndpointTags, Overrides, Problem, Tagged};
+use crate::wake::Wake;
 
-/// What SageMaker says about an endpoint (DescribeEndpoint + DescribeEndpointConfig).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndpointFacts {
-    pub name: String,
-    pub variants: Vec<VariantFacts>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct VariantFacts {
-    pub name: String,
-    pub kind: VariantKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum VariantKind {
-    Instances {
-        instance_type: Option<String>,
-    },
-    Serverless {
-        provisioned_concurrency: Option<i32>,
-    },
-}
-
-/// The operator's settings that shape every plan.
+/// The operator's settings that shape every decision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub tag_prefix: String,
     pub max_capacity_limit: Option<i32>,
-    /// Whether the result is written back as the `P:status` tag (`STATUS_TAG`, on by default).
-    pub status_tag: bool,
 }
 
 impl Default for Settings {
@@ -44,56 +25,27 @@ impl Default for Settings {
         Settings {
             tag_prefix: "autoscaling".into(),
             max_capacity_limit: None,
-            status_tag: true,
         }
     }
 }
 
-impl EndpointFacts {
-    /// The AAS resource id of one of its variants (docs/aws-behaviour.md §2): every scalable
-    /// resource's key comes from its facts, here and only here. The names are used as given:
-    /// AAS ids are not lowercased the way ARNs are.
-    pub fn resource_id(&self, variant: &str) -> String {
-        format!("endpoint/{}/variant/{variant}", self.name)
-    }
-
-    /// The resource ids of all its variants, in order.
-    pub fn resource_ids(&self) -> Vec<String> {
-        self.variants
-            .iter()
-            .map(|v| self.resource_id(&v.name))
-            .collect()
-    }
-
-    /// Its variants as scalable units.
-    pub fn units(&self) -> Vec<Unit> {
-        self.variants
-            .iter()
-            .map(|v| Unit {
-                name: v.name.clone(),
-                resource_id: self.resource_id(&v.name),
-            })
-            .collect()
-    }
-}
-
-/// Something scaletag scales, by name: a variant, or an inference component.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unit {
-    pub name: String,
-    /// Its AAS resource id.
-    pub resource_id: String,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Desired {
-    /// No `P:template` tag: scaletag leaves the endpoint alone.
+    /// No `P:template` tag: scaletag leaves the resource alone.
     NotOptedIn {
         reason: String,
     },
     /// `P:template` = `off`: remove what scaletag manages.
     Detach,
     Manage(Vec<VariantDesire>),
+}
+
+impl Desired {
+    /// Whether a unit is to scale to zero and back: decided from the tags alone, before any
+    /// AAS read, so that what only scale to zero needs is read only then.
+    pub fn wants_zero(&self) -> bool {
+        matches!(self, Desired::Manage(v) if v.iter().any(|d| matches!(d, VariantDesire::Scale(s) if s.wake.is_some())))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,19 +62,18 @@ pub enum VariantDesire {
     },
 }
 
-/// A validated scaling configuration for one variant, ready to compare and send.
+/// A validated scaling configuration for one unit, ready to compare and send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalingSpec {
-    pub variant: String,
-    pub resource_id: String,
+    pub unit: Scalable,
     pub dimension: Dimension,
     pub template: String,
     pub min_capacity: i32,
     pub max_capacity: i32,
     pub policies: Vec<PolicySpec>,
-    /// The inference component to wake from zero copies: set when an IC's MinCapacity is 0
+    /// What brings the unit back from zero, when its MinCapacity is 0 and its kind needs it
     /// (docs/aws-behaviour.md §9).
-    pub wake: Option<String>,
+    pub wake: Option<Box<Wake>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -132,12 +83,10 @@ pub struct PolicySpec {
     pub config: TargetTracking,
 }
 
-/// The endpoint's tags cannot be applied; every problem is listed.
+/// The resource's tags cannot be applied; every problem is listed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct Rejection {
-    pub endpoint: String,
-    /// The inference component whose tags are rejected, when it is one.
-    pub component: Option<String>,
+    pub subject: Subject,
     pub problems: Vec<Problem>,
 }
 
@@ -147,14 +96,7 @@ impl std::fmt::Display for Rejection {
             1 => f.write_str("1 problem")?,
             n => write!(f, "{n} problems")?,
         }
-        match &self.component {
-            Some(c) => write!(
-                f,
-                " on inference component `{c}` (endpoint `{}`); nothing was changed:",
-                self.endpoint
-            )?,
-            None => write!(f, " on endpoint `{}`; nothing was changed:", self.endpoint)?,
-        }
+        write!(f, " on {}; nothing was changed:", self.subject)?;
         for p in &self.problems {
             write!(f, "\n  - {p}")?;
         }
@@ -162,9 +104,9 @@ impl std::fmt::Display for Rejection {
     }
 }
 
-/// Decides what the endpoint's scaling should be. Pure: no I/O, same answer every time.
+/// Decides what a resource's scaling should be. Pure: no I/O, same answer every time.
 pub fn desire(
-    facts: &EndpointFacts,
+    facts: &Facts,
     tags: &[(String, String)],
     catalog: &Catalog,
     settings: &Settings,
@@ -172,16 +114,38 @@ pub fn desire(
     let prefix = &settings.tag_prefix;
     let (parsed, mut problems) =
         tags::parse(prefix, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    problems.extend(reference_problems(facts, &parsed, catalog));
-    let desired = match &parsed.endpoint.template {
+    let desired = match facts {
+        Facts::Endpoint(e) => endpoint_desire(e, &parsed, catalog, settings, &mut problems),
+        Facts::Component(c) => component_desire(c, &parsed, catalog, settings, &mut problems),
+    };
+    if problems.is_empty() {
+        return Ok(desired);
+    }
+    problems.sort();
+    problems.dedup();
+    Err(Rejection {
+        subject: facts.subject(),
+        problems,
+    })
+}
+
+fn endpoint_desire(
+    facts: &EndpointFacts,
+    parsed: &EndpointTags,
+    catalog: &Catalog,
+    settings: &Settings,
+    problems: &mut Vec<Problem>,
+) -> Desired {
+    problems.extend(reference_problems(facts, parsed, catalog));
+    match &parsed.endpoint.template {
+        None if parsed.is_empty() => Desired::NotOptedIn {
+            reason: format!("no `{}:template` tag: not opted in", settings.tag_prefix),
+        },
         None => Desired::NotOptedIn {
-            reason: if parsed.is_empty() {
-                format!("no `{prefix}:template` tag: not opted in")
-            } else {
-                format!(
-                    "no `{prefix}:template` tag: not opted in (its other `{prefix}:` tags take effect only with it)"
-                )
-            },
+            reason: format!(
+                "no `{0}:template` tag: not opted in (its other `{0}:` tags take effect only with it)",
+                settings.tag_prefix
+            ),
         },
         // `off` endpoint-wide detaches every variant that has no template of its own; a
         // variant's own template wins, as every per-variant tag does.
@@ -199,50 +163,10 @@ pub fn desire(
             facts
                 .variants
                 .iter()
-                .filter_map(|v| variant_desire(facts, v, &parsed, catalog, settings, &mut problems))
+                .filter_map(|v| variant_desire(facts, v, parsed, catalog, settings, problems))
                 .collect(),
         ),
-    };
-    Rejection::unless_problems(desired, problems, &facts.name, None)
-}
-
-impl Rejection {
-    /// `desired` when there is no problem; else the rejection, every problem once, in order.
-    pub(crate) fn unless_problems(
-        desired: Desired,
-        mut problems: Vec<Problem>,
-        endpoint: &str,
-        component: Option<&str>,
-    ) -> Result<Desired, Rejection> {
-        if problems.is_empty() {
-            return Ok(desired);
-        }
-        problems.sort();
-        problems.dedup();
-        Err(Rejection {
-            endpoint: endpoint.to_string(),
-            component: component.map(str::to_string),
-            problems,
-        })
     }
-}
-
-pub(crate) fn keys(o: &Overrides) -> Vec<(&str, &str)> {
-    fn k<T>(t: &Option<Tagged<T>>) -> Option<(&str, &str)> {
-        t.as_ref().map(|t| (t.key.as_str(), t.raw.as_str()))
-    }
-    [
-        k(&o.template),
-        k(&o.min_capacity),
-        k(&o.max_capacity),
-        k(&o.target_value),
-        k(&o.scale_in_cooldown),
-        k(&o.scale_out_cooldown),
-        k(&o.disable_scale_in),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 /// Where a setting's value came from, for messages.
@@ -272,6 +196,79 @@ impl<T: Copy + std::fmt::Display> Source<'_, T> {
     }
 }
 
+/// An inference component's desired scaling from its parsed tags. It opts in by its own tags,
+/// with the same contract as an endpoint (`P:template`, `P:min-capacity`, ..., `off`). An
+/// endpoint's tags do not reach its ICs: the endpoint's templates track variant metrics, which
+/// cannot drive an IC's copy count, and the ICs on one endpoint are separate models, often of
+/// separate teams, each needing its own choice. Per-variant tags (`P:variant:*`) are an error
+/// on an IC. Every problem is added to `problems`.
+fn component_desire(
+    facts: &ComponentFacts,
+    parsed: &EndpointTags,
+    catalog: &Catalog,
+    settings: &Settings,
+    problems: &mut Vec<Problem>,
+) -> Desired {
+    let prefix = &settings.tag_prefix;
+    for (variant, o) in &parsed.variants {
+        for (key, raw) in o.tags() {
+            problems.push(Problem::tag(
+                key,
+                raw,
+                format!(
+                    "per-variant tags are for endpoints; inference component `{}` scales as a whole \
+                     (use `{prefix}:{}` on it, without `variant:{variant}:`)",
+                    facts.name,
+                    key.rsplit(':').next().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let Some(choice) = &parsed.endpoint.template else {
+        return Desired::NotOptedIn {
+            reason: format!(
+                "no `{prefix}:template` tag on the inference component: not opted in (an endpoint's tags do not apply to its inference components)"
+            ),
+        };
+    };
+    let name = match &choice.value {
+        Choice::Off => return Desired::Detach,
+        Choice::Template(name) => name,
+    };
+    let Some(template) = catalog.get(name) else {
+        problems.push(unknown_template(choice, name, catalog));
+        return Desired::Manage(Vec::new());
+    };
+    let none = Overrides::default();
+    let layers = Layers {
+        variant: &none,
+        endpoint: &parsed.endpoint,
+    };
+    let fit = Fit {
+        choice,
+        template,
+        dimension: Dimension::CopyCount,
+    };
+    let names = [
+        ("EndpointName", facts.endpoint.as_str()),
+        ("VariantName", facts.variant.as_str()),
+        ("InferenceComponentName", facts.name.as_str()),
+    ];
+    let on = format!("inference component `{}`", facts.name);
+    let unit = facts.unit();
+    let spec = spec_for(&unit, &on, &layers, &fit, settings, &names, problems);
+    Desired::Manage(
+        spec.map(|mut s| {
+            if s.min_capacity == 0 {
+                s.wake = crate::wake::for_unit(&unit).map(Box::new);
+            }
+            VariantDesire::Scale(s)
+        })
+        .into_iter()
+        .collect(),
+    )
+}
+
 /// Tags that name what is not there: a variant the endpoint does not have, a template the
 /// catalog does not hold (whether or not a variant ends up using it).
 fn reference_problems(
@@ -283,7 +280,7 @@ fn reference_problems(
     let known: Vec<_> = facts.variants.iter().map(|v| v.name.as_str()).collect();
     for (variant, o) in &parsed.variants {
         if !known.contains(&variant.as_str()) {
-            for (key, raw) in keys(o) {
+            for (key, raw) in o.tags() {
                 problems.push(Problem::tag(
                     key,
                     raw,
@@ -361,9 +358,9 @@ fn variant_desire(
         Ok(d) => d,
         Err(reason) => return skip(reason),
     };
-    let unit = Unit {
-        name: variant.name.clone(),
-        resource_id: facts.resource_id(&variant.name),
+    let unit = Scalable::Variant {
+        endpoint: facts.name.clone(),
+        variant: variant.name.clone(),
     };
     let on = format!("variant `{}`", variant.name);
     let names = [
@@ -388,7 +385,7 @@ pub(crate) struct Fit<'a> {
 /// One unit's validated spec from its layered tags and template, or `None` with every
 /// problem added. `on` names the unit in messages; `names` fill the template's placeholders.
 pub(crate) fn spec_for(
-    unit: &Unit,
+    unit: &Scalable,
     on: &str,
     layers: &Layers<'_>,
     fit: &Fit<'_>,
@@ -426,8 +423,7 @@ pub(crate) fn spec_for(
         return None;
     }
     Some(ScalingSpec {
-        variant: unit.name.clone(),
-        resource_id: unit.resource_id.clone(),
+        unit: unit.clone(),
         dimension,
         template: template.name.clone(),
         min_capacity: min,
@@ -629,7 +625,12 @@ mod tests {
     }
 
     fn run_with(f: &EndpointFacts, t: &[(&str, &str)], s: &Settings) -> Result<Desired, Rejection> {
-        desire(f, &tags(t), &Catalog::builtin(), s)
+        desire(
+            &Facts::Endpoint(f.clone()),
+            &tags(t),
+            &Catalog::builtin(),
+            s,
+        )
     }
 
     fn specs(d: Desired) -> Vec<ScalingSpec> {
@@ -675,7 +676,7 @@ mod tests {
         let s = specs(run(&f, &[("autoscaling:template", "default")]).unwrap());
         assert_eq!(s.len(), 1);
         let s = &s[0];
-        assert_eq!(s.resource_id, "endpoint/ep/variant/AllTraffic");
+        assert_eq!(s.unit.resource_id(), "endpoint/ep/variant/AllTraffic");
         assert_eq!(s.dimension, Dimension::InstanceCount);
         assert_eq!((s.min_capacity, s.max_capacity), (1, 4));
         assert_eq!(s.policies[0].name, "scaletag-default");
@@ -870,7 +871,7 @@ mod tests {
             panic!("{d:?}")
         };
         assert!(
-            matches!(&v[0], VariantDesire::Scale(s) if s.variant == "A" && s.template == "default")
+            matches!(&v[0], VariantDesire::Scale(s) if s.unit.name() == "A" && s.template == "default")
         );
         assert_eq!(
             v[1],
@@ -968,7 +969,7 @@ mod tests {
         assert!(p[0].starts_with("tag `autoscaling:variant:A:min-capacity` = `3`: MinCapacity 3 on variant `A` is above MaxCapacity 1 (tag `autoscaling:max-capacity`)"), "{p:?}");
         let strict = Catalog::parse(r#"{"big": {"MinCapacity": 3, "MaxCapacity": 9, "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 1, "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}}"#, "t").unwrap();
         let r = desire(
-            &f,
+            &Facts::Endpoint(f.clone()),
             &tags(&[
                 ("autoscaling:template", "big"),
                 ("autoscaling:max-capacity", "2"),
@@ -1082,7 +1083,7 @@ mod tests {
         .unwrap();
         let f = facts(&[("A", instances())]);
         let e = desire(
-            &f,
+            &Facts::Endpoint(f.clone()),
             &tags(&[("autoscaling:template", "per-ic")]),
             &catalog,
             &Settings::default(),
@@ -1093,6 +1094,182 @@ mod tests {
                 .to_string()
                 .contains("uses ${InferenceComponentName}, which variant `A` has no value for"),
             "{e}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod component_tests {
+    use super::*;
+    use crate::decision::{Decision, Intent, Reading, decide};
+    use crate::diff::{Action, Current};
+    use crate::resource::Scalable;
+
+    fn facts() -> ComponentFacts {
+        ComponentFacts {
+            name: "llama".into(),
+            endpoint: "llm".into(),
+            variant: "AllTraffic".into(),
+            status: "InService".into(),
+            min_instances: Some(0),
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn run(t: &[(&str, &str)]) -> Result<Desired, Rejection> {
+        desire(
+            &Facts::Component(facts()),
+            &tags(t),
+            &Catalog::builtin(),
+            &Settings::default(),
+        )
+    }
+
+    fn spec(d: Desired) -> ScalingSpec {
+        match d {
+            Desired::Manage(mut v) => match v.remove(0) {
+                VariantDesire::Scale(s) => s,
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn problems(t: &[(&str, &str)]) -> Vec<String> {
+        run(t)
+            .expect_err("rejected")
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn an_ic_template_scales_copies() {
+        let s = spec(run(&[("autoscaling:template", "ic-concurrency")]).unwrap());
+        assert_eq!(s.unit.resource_id(), "inference-component/llama");
+        assert_eq!(s.dimension, Dimension::CopyCount);
+        assert!(s.min_capacity >= 1);
+        assert_eq!(s.wake, None);
+    }
+
+    #[test]
+    fn min_zero_wakes_from_zero_and_only_on_an_ic() {
+        let s = spec(
+            run(&[
+                ("autoscaling:template", "ic-invocations"),
+                ("autoscaling:min-capacity", "0"),
+            ])
+            .unwrap(),
+        );
+        assert_eq!(s.min_capacity, 0);
+        let wake = s.wake.expect("woken from zero");
+        assert_eq!(
+            crate::wake::owner(&wake.alarm),
+            Some(Scalable::Component {
+                name: "llama".into()
+            })
+        );
+    }
+
+    #[test]
+    fn variant_templates_and_variant_tags_are_errors_on_an_ic() {
+        let p = problems(&[("autoscaling:template", "default")]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("template `default`") && p[0].contains("inference component `llama`"),
+            "{p:?}"
+        );
+        let p = problems(&[
+            ("autoscaling:template", "ic-concurrency"),
+            ("autoscaling:variant:AllTraffic:max-capacity", "4"),
+            ("autoscaling:max-capcity", "4"),
+        ]);
+        assert_eq!(p.len(), 2, "every problem at once: {p:?}");
+        assert!(
+            p.iter()
+                .any(|m| m.contains("per-variant tags are for endpoints"))
+        );
+        assert!(p.iter().any(|m| m.contains("did you mean `max-capacity`")));
+    }
+
+    #[test]
+    fn untagged_and_off() {
+        assert!(matches!(run(&[]), Ok(Desired::NotOptedIn { .. })));
+        assert_eq!(run(&[("autoscaling:template", "off")]), Ok(Desired::Detach));
+    }
+
+    fn reading(t: &[(&str, &str)], current: Current) -> Reading {
+        Reading {
+            facts: Facts::Component(facts()),
+            tags: tags(t),
+            current,
+        }
+    }
+
+    fn decide_actions(r: &Reading) -> (Vec<Action>, Vec<String>) {
+        match decide(
+            r,
+            Intent::FromTags,
+            &Catalog::builtin(),
+            &Settings::default(),
+        )
+        .unwrap()
+        {
+            Decision::Ready(c) => (
+                c.actions().cloned().collect(),
+                c.variants.iter().flat_map(|v| v.warnings.clone()).collect(),
+            ),
+            Decision::Skip(o) => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_creates_target_policy_step_and_alarm_in_that_order() {
+        let zero = [
+            ("autoscaling:template", "ic-invocations"),
+            ("autoscaling:min-capacity", "0"),
+        ];
+        let (actions, warnings) = decide_actions(&reading(&zero, Current::default()));
+        let names: Vec<_> = actions.iter().map(Action::name).collect();
+        assert_eq!(
+            names,
+            [
+                "RegisterScalableTarget",
+                "PutScalingPolicy",
+                "PutScalingPolicy",
+                "PutMetricAlarm"
+            ]
+        );
+        assert!(matches!(
+            &actions[3],
+            Action::PutMetricAlarm {
+                policy_from_put: true,
+                ..
+            }
+        ));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // The instances cannot follow when the variant keeps instances.
+        let with_floor = |min| {
+            let mut f = facts();
+            f.min_instances = min;
+            Reading {
+                facts: Facts::Component(f),
+                ..reading(&zero, Current::default())
+            }
+        };
+        let (_, warnings) = decide_actions(&with_floor(Some(1)));
+        assert!(warnings[0].contains("MinInstanceCount = 1"), "{warnings:?}");
+        let (_, warnings) = decide_actions(&with_floor(None));
+        assert!(
+            warnings[0].contains("sets no ManagedInstanceScaling"),
+            "{warnings:?}"
         );
     }
 }

@@ -6,8 +6,9 @@
 use serde::Serialize;
 
 use crate::catalog::OWNED_POLICY_PREFIX;
-use crate::desire::{self, Desired, Unit, VariantDesire};
+use crate::desire::{self, Desired, VariantDesire};
 use crate::policy::{self, Dimension, TargetTracking};
+use crate::resource::Scalable;
 use crate::wake::{self, Alarm, StepScaling};
 
 /// A scalable target's identity within the sagemaker namespace.
@@ -221,11 +222,6 @@ impl Action {
 fn alarm_request(alarm: &Alarm, policy_from_put: bool) -> serde_json::Value {
     let mut request = serde_json::to_value(alarm).unwrap_or_default();
     if let Some(r) = request.as_object_mut() {
-        r.remove("Component");
-        r.insert(
-            "Dimensions".into(),
-            serde_json::json!([{ "Name": "InferenceComponentName", "Value": alarm.component }]),
-        );
         r.insert("ActionsEnabled".into(), true.into());
         if policy_from_put {
             r.insert(
@@ -275,14 +271,8 @@ pub fn is_owned(policy_name: &str) -> bool {
 }
 
 /// The writes per unit (variant, or inference component) that make AAS match `desired`.
-pub fn diff(units: &[Unit], desired: &Desired, current: &Current) -> Vec<VariantChanges> {
-    let resource_id = |name: &str| {
-        units
-            .iter()
-            .find(|u| u.name == name)
-            .map(|u| u.resource_id.clone())
-            .unwrap_or_default()
-    };
+pub fn diff(units: &[Scalable], desired: &Desired, current: &Current) -> Vec<VariantChanges> {
+    let unit = |name: &str| units.iter().find(|u| u.name() == name);
     match desired {
         Desired::NotOptedIn { .. } => Vec::new(),
         Desired::Manage(variants) => variants
@@ -290,17 +280,15 @@ pub fn diff(units: &[Unit], desired: &Desired, current: &Current) -> Vec<Variant
             .flat_map(|v| match v {
                 VariantDesire::Scale(spec) => vec![manage(spec, current)],
                 VariantDesire::Skip { variant, reason } => {
-                    vec![skip(&resource_id(variant), variant, reason, current)]
+                    let id = unit(variant).map(Scalable::resource_id).unwrap_or_default();
+                    vec![skip(&id, variant, reason, current)]
                 }
-                VariantDesire::Detach { variant } => {
-                    detach(&resource_id(variant), variant, current)
-                }
+                VariantDesire::Detach { variant } => unit(variant)
+                    .map(|u| detach(u, current))
+                    .unwrap_or_default(),
             })
             .collect(),
-        Desired::Detach => units
-            .iter()
-            .flat_map(|u| detach(&u.resource_id, &u.name, current))
-            .collect(),
+        Desired::Detach => units.iter().flat_map(|u| detach(u, current)).collect(),
     }
 }
 
@@ -337,10 +325,10 @@ fn quoted(names: &[&str]) -> String {
 
 fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
     let key = TargetKey {
-        resource_id: spec.resource_id.clone(),
+        resource_id: spec.unit.resource_id(),
         dimension: spec.dimension,
     };
-    let mut changes = VariantChanges::new(&spec.variant);
+    let mut changes = VariantChanges::new(spec.unit.name());
     changes.key = Some(key.clone());
     changes.template = Some(spec.template.clone());
     if let Some(register) = bounds(spec, &key, current, &mut changes) {
@@ -355,25 +343,16 @@ fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
     changes
 }
 
-/// Scale to zero on an inference component (docs/aws-behaviour.md §9): the step policy and
-/// the alarm that fires it, kept in step with the spec; both removed when it has none. The
-/// alarm goes before the policy it fires, and comes after it.
+/// Scale to zero (docs/aws-behaviour.md §9): the step policy and the alarm that fires it,
+/// kept in step with the spec; both removed when it has none. The alarm goes before the
+/// policy it fires, and comes after it.
 fn wake_actions(
     spec: &desire::ScalingSpec,
     key: &TargetKey,
     current: &Current,
 ) -> (Option<Action>, Vec<Action>) {
-    let have_alarm = spec
-        .wake
-        .as_deref()
-        .or(key.resource_id.strip_prefix("inference-component/"))
-        .and_then(|c| {
-            current
-                .alarms
-                .iter()
-                .find(|a| a.alarm_name == wake::alarm_name(c))
-        });
-    let Some(component) = &spec.wake else {
+    let have_alarm = alarm_of(&spec.unit, current);
+    let Some(wake) = &spec.wake else {
         let removal = have_alarm.map(|a| Action::DeleteAlarm {
             key: key.clone(),
             alarm_name: a.alarm_name.clone(),
@@ -382,19 +361,21 @@ fn wake_actions(
     };
     let mut writes = Vec::new();
     let step = policies_on(current, key).find(|p| p.name == wake::WAKE_POLICY);
-    let wanted = wake::step_policy();
     let policy_arn = match step {
-        Some(p) if p.step.as_ref() == Some(&wanted) => p.arn.clone(),
+        Some(p) if p.step.as_ref() == Some(&wake.step) => p.arn.clone(),
         _ => {
             writes.push(Action::PutStepScalingPolicy {
                 key: key.clone(),
                 policy_name: wake::WAKE_POLICY.to_string(),
-                config: Box::new(wanted),
+                config: Box::new(wake.step.clone()),
             });
             None
         }
     };
-    let alarm = wake::alarm(component, policy_arn.as_deref().unwrap_or_default());
+    let alarm = Alarm {
+        alarm_actions: policy_arn.iter().cloned().collect(),
+        ..wake.alarm.clone()
+    };
     if policy_arn.is_none() || have_alarm != Some(&alarm) {
         writes.push(Action::PutMetricAlarm {
             key: key.clone(),
@@ -403,6 +384,12 @@ fn wake_actions(
         });
     }
     (None, writes)
+}
+
+/// The wake alarm scaletag holds for `unit`, when CloudWatch has one.
+fn alarm_of<'a>(unit: &Scalable, current: &'a Current) -> Option<&'a Alarm> {
+    let name = wake::alarm_name(unit)?;
+    current.alarms.iter().find(|a| a.alarm_name == name)
 }
 
 /// A variant scaletag skips: nothing to write, a word if its policies remain.
@@ -536,89 +523,94 @@ fn policy_actions(
     actions
 }
 
-fn detach(resource_id: &str, variant: &str, current: &Current) -> Vec<VariantChanges> {
+fn detach(unit: &Scalable, current: &Current) -> Vec<VariantChanges> {
+    let resource_id = unit.resource_id();
     let targets: Vec<_> = current
         .targets
         .iter()
         .filter(|t| t.key.resource_id == resource_id)
         .collect();
-    let component = resource_id.strip_prefix("inference-component/");
     let alarm_removals = |key: &TargetKey| -> Vec<Action> {
-        current
-            .alarms
-            .iter()
-            .filter(|a| component.is_some_and(|c| a.alarm_name == wake::alarm_name(c)))
+        alarm_of(unit, current)
             .map(|a| Action::DeleteAlarm {
                 key: key.clone(),
                 alarm_name: a.alarm_name.clone(),
             })
+            .into_iter()
             .collect()
     };
     if targets.is_empty() {
-        let mut changes = VariantChanges::new(variant);
+        let mut changes = VariantChanges::new(unit.name());
         changes.skipped = Some("no scalable target registered".into());
         // An alarm whose target is gone still goes: nothing scaletag made outlives its use.
         changes.actions = alarm_removals(&TargetKey {
-            resource_id: resource_id.to_string(),
-            dimension: Dimension::CopyCount,
+            resource_id,
+            dimension: unit.default_dimension(),
         });
         return vec![changes];
     }
     targets
         .into_iter()
         .map(|t| {
-            let mut changes = VariantChanges::new(variant);
+            let mut changes = VariantChanges::new(unit.name());
             changes.key = Some(t.key.clone());
             changes.actions = alarm_removals(&t.key);
-            let mut held = Vec::new();
-            for p in policies_on(current, &t.key) {
-                if is_owned(&p.name) {
-                    changes.actions.push(Action::DeleteScalingPolicy {
-                        key: t.key.clone(),
-                        policy_name: p.name.clone(),
-                        restore: None,
-                    });
-                } else {
-                    changes.warnings.push(foreign_warning(p));
-                    held.push(format!("policy `{}`", p.name));
-                }
-            }
-            held.extend(
-                scheduled_on(current, &t.key)
-                    .iter()
-                    .map(|n| format!("scheduled action `{n}`")),
-            );
-            // Deregistering deletes every policy and scheduled action on the target
-            // (docs/aws-behaviour.md §2), so it happens only when nothing but scaletag's
-            // remains, and only to a target scaletag registered.
-            if !held.is_empty() {
-                changes.warnings.push(format!(
-                    "target {} stays registered: it holds {} that scaletag did not create",
-                    t.key.resource_id,
-                    held.join(", ")
-                ));
-            } else {
-                match t.owned {
-                    Some(true) => changes
-                        .actions
-                        .push(Action::DeregisterScalableTarget { key: t.key.clone() }),
-                    None => changes.owner_unknown = Some(t.key.clone()),
-                    Some(false) => changes.warnings.push(format!(
-                        "target {} stays registered: scaletag did not register it (no `{}={}` tag); `scaletag adopt` hands it over",
-                        t.key.resource_id, OWNER_TAG.0, OWNER_TAG.1
-                    )),
-                }
-            }
+            detach_target(t, current, &mut changes);
             changes
         })
         .collect()
+}
+
+/// scaletag's policies on a target go; the target itself only when nothing but scaletag's
+/// was on it, and only when scaletag registered it.
+fn detach_target(t: &CurrentTarget, current: &Current, changes: &mut VariantChanges) {
+    let mut held = Vec::new();
+    for p in policies_on(current, &t.key) {
+        if is_owned(&p.name) {
+            changes.actions.push(Action::DeleteScalingPolicy {
+                key: t.key.clone(),
+                policy_name: p.name.clone(),
+                restore: None,
+            });
+        } else {
+            changes.warnings.push(foreign_warning(p));
+            held.push(format!("policy `{}`", p.name));
+        }
+    }
+    held.extend(
+        scheduled_on(current, &t.key)
+            .iter()
+            .map(|n| format!("scheduled action `{n}`")),
+    );
+    // Deregistering deletes every policy and scheduled action on the target
+    // (docs/aws-behaviour.md §2), so it happens only when nothing but scaletag's remains, and
+    // only to a target scaletag registered.
+    if !held.is_empty() {
+        changes.warnings.push(format!(
+            "target {} stays registered: it holds {} that scaletag did not create",
+            t.key.resource_id,
+            held.join(", ")
+        ));
+        return;
+    }
+    match t.owned {
+        Some(true) => changes
+            .actions
+            .push(Action::DeregisterScalableTarget { key: t.key.clone() }),
+        None => changes.owner_unknown = Some(t.key.clone()),
+        Some(false) => changes.warnings.push(format!(
+            "target {} stays registered: scaletag did not register it (no `{}={}` tag); `scaletag adopt` hands it over",
+            t.key.resource_id, OWNER_TAG.0, OWNER_TAG.1
+        )),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::desire::{EndpointFacts, Settings, VariantFacts, VariantKind, desire};
+    use crate::desire::{Settings, desire};
+    use crate::resource::{ComponentFacts, EndpointFacts, Facts, VariantFacts, VariantKind};
 
     fn facts(variants: &[&str]) -> EndpointFacts {
         EndpointFacts {
@@ -637,7 +629,13 @@ mod tests {
 
     fn desired(f: &EndpointFacts, template: &str) -> Desired {
         let tags = vec![("autoscaling:template".to_string(), template.to_string())];
-        desire(f, &tags, &Catalog::builtin(), &Settings::default()).unwrap()
+        desire(
+            &Facts::Endpoint(f.clone()),
+            &tags,
+            &Catalog::builtin(),
+            &Settings::default(),
+        )
+        .unwrap()
     }
 
     fn key(variant: &str) -> TargetKey {
@@ -865,7 +863,13 @@ mod tests {
             &diff(&f.units(), &desired(&f, "default"), &Current::default()),
         );
         let tags = vec![("autoscaling:template".to_string(), "steady".to_string())];
-        let d = desire(&f, &tags, &catalog, &Settings::default()).unwrap();
+        let d = desire(
+            &Facts::Endpoint(f.clone()),
+            &tags,
+            &catalog,
+            &Settings::default(),
+        )
+        .unwrap();
         let plans = diff(&f.units(), &d, &current);
         assert_eq!(names(&plans), [["DeleteScalingPolicy", "PutScalingPolicy"]]);
         match &plans[0].actions[0] {
@@ -1031,7 +1035,13 @@ mod tests {
         .unwrap();
         let f = facts(&["A"]);
         let tags = vec![("autoscaling:template".to_string(), "math".to_string())];
-        let d = desire(&f, &tags, &catalog, &Settings::default()).unwrap();
+        let d = desire(
+            &Facts::Endpoint(f.clone()),
+            &tags,
+            &catalog,
+            &Settings::default(),
+        )
+        .unwrap();
         for style in [Echo::Exact, Echo::Normalised] {
             let first = diff(&f.units(), &d, &Current::default());
             let after = applied_with(Current::default(), &first, style);
@@ -1054,7 +1064,13 @@ mod tests {
                 "default".to_string(),
             ),
         ];
-        let d = desire(&f, &tags, &Catalog::builtin(), &Settings::default()).unwrap();
+        let d = desire(
+            &Facts::Endpoint(f.clone()),
+            &tags,
+            &Catalog::builtin(),
+            &Settings::default(),
+        )
+        .unwrap();
         let plans = diff(&f.units(), &d, &current);
         assert_eq!(
             names(&plans),
@@ -1086,8 +1102,8 @@ mod tests {
         );
     }
 
-    fn component(tags: &[(&str, &str)]) -> (Vec<Unit>, Desired) {
-        let facts = crate::component::ComponentFacts {
+    fn component(tags: &[(&str, &str)]) -> (Vec<Scalable>, Desired) {
+        let facts = ComponentFacts {
             name: "llama".into(),
             endpoint: "llm".into(),
             variant: "AllTraffic".into(),
@@ -1098,9 +1114,15 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let d = crate::component::desire(&facts, &tags, &Catalog::builtin(), &Settings::default())
-            .unwrap();
-        (vec![facts.unit()], d)
+        let unit = facts.unit();
+        let d = desire(
+            &Facts::Component(facts),
+            &tags,
+            &Catalog::builtin(),
+            &Settings::default(),
+        )
+        .unwrap();
+        (vec![unit], d)
     }
 
     #[test]

@@ -13,9 +13,10 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 
 use crate::event::{self, ComponentCall, EndpointChange, Recheck, RecheckBatch, Tagged, Trigger};
 use crate::metrics::{self, Calls, Namespace, Subject};
+use crate::outcome::Skip;
 use crate::outcome::{Outcome, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
-use crate::reconcile_component::{clean_up, reconcile_component};
+use crate::resource::Scalable;
 use crate::retry::Deadline;
 use crate::sweep;
 
@@ -79,10 +80,6 @@ impl RecheckResponse {
     }
 }
 
-/// How long an inference component that is still settling waits for its next look, unless
-/// `RECHECK_DELAY_SECONDS` says otherwise (0 to 900, SQS's range).
-pub const RECHECK_DELAY_SECONDS: i32 = 300;
-
 /// Handles one invocation payload.
 pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Response, Failure> {
     match event::decode(payload)? {
@@ -111,7 +108,8 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
         Trigger::ComponentDeleted { name } => {
             // The IC is Deleting: what scaletag made for it goes now, not at the next sweep.
             let dl = dl.within(sweep::ENDPOINT_BUDGET);
-            let done = clean_up(app, &name, false, &dl).await?;
+            let unit = Scalable::Component { name };
+            let done = reconcile::clean_up(app, &unit, false, &dl).await?;
             Ok(Response::Component(done.outcome))
         }
         Trigger::Tagged(edit)
@@ -143,7 +141,7 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
 /// A resource a tag edit named, found by its ARN.
 enum Named {
     Endpoint { name: String, arn: String },
-    Component(Recheck),
+    Component { name: String, arn: String },
 }
 
 /// Tags edited on endpoints and ICs: each is reconciled at once, not at the next sweep. An
@@ -173,7 +171,7 @@ async fn tagged(app: &App, edit: &Tagged, dl: &Deadline) -> Result<Response, Fai
                 outcome: named_outcome(app, one, dl).await?,
                 inference_components: Vec::new(),
             }),
-            Named::Component(_) => Response::Component(named_outcome(app, one, dl).await?),
+            Named::Component { .. } => Response::Component(named_outcome(app, one, dl).await?),
         });
     }
     if named.is_empty() {
@@ -204,7 +202,7 @@ async fn tagged(app: &App, edit: &Tagged, dl: &Deadline) -> Result<Response, Fai
 fn find_named(
     edit: &Tagged,
     endpoints: &[(String, String)],
-    components: &[crate::aws_components::ListedComponent],
+    components: &[crate::sagemaker::ListedComponent],
 ) -> (Vec<Named>, Vec<String>) {
     let mut named = Vec::new();
     let mut not_found = Vec::new();
@@ -219,12 +217,10 @@ fn find_named(
     }
     for arn in &edit.components {
         match components.iter().find(|c| c.arn.eq_ignore_ascii_case(arn)) {
-            Some(c) => named.push(Named::Component(Recheck {
-                message_id: String::new(),
-                inference_component: c.name.clone(),
-                arn: Some(c.arn.clone()),
-                attempt: 0,
-            })),
+            Some(c) => named.push(Named::Component {
+                name: c.name.clone(),
+                arn: c.arn.clone(),
+            }),
             None => not_found.push(arn.clone()),
         }
     }
@@ -234,17 +230,16 @@ fn find_named(
 async fn named_outcome(app: &App, named: &Named, dl: &Deadline) -> Result<Outcome, Failure> {
     match named {
         Named::Endpoint { name, arn } => {
-            let target = Target {
-                name,
-                arn_hint: Some(arn),
-            };
+            let target = Target::endpoint(name, Some(arn));
             Ok(
                 reconcile::reconcile(app, target, Intent::FromTags, false, dl)
                     .await?
                     .outcome,
             )
         }
-        Named::Component(ic) => component(app, ic, dl).await,
+        Named::Component { name, arn } => {
+            component(app, Target::component(name, Some(arn)), 0, dl).await
+        }
     }
 }
 
@@ -254,36 +249,35 @@ async fn component_call(
     call: ComponentCall,
     dl: &Deadline,
 ) -> Result<Response, Failure> {
-    let recheck = Recheck {
-        message_id: String::new(),
-        inference_component: call.name,
-        arn: call.arn,
-        attempt: 0,
-    };
-    component(app, &recheck, dl).await.map(Response::Component)
+    let target = Target::component(&call.name, call.arn.as_deref());
+    component(app, target, 0, dl).await.map(Response::Component)
 }
 
-/// One IC, from its own tags; one still settling is queued for another look when the queue
-/// is configured, and left to the sweep (said in the outcome) when not.
-async fn component(app: &App, ic: &Recheck, dl: &Deadline) -> Result<Outcome, Failure> {
-    let target = Target {
-        name: &ic.inference_component,
-        arn_hint: ic.arn.as_deref(),
-    };
-    let done = reconcile_component(app, target, Intent::FromTags, false, dl).await?;
-    let mut outcome = done.reconciled.outcome;
-    if !done.settling {
+/// One IC, from its own tags, looked at `looks` times before; one still settling is queued
+/// for another look when the queue is configured, and left to the sweep (said in the
+/// outcome) when not.
+async fn component(
+    app: &App,
+    target: Target<'_>,
+    looks: u32,
+    dl: &Deadline,
+) -> Result<Outcome, Failure> {
+    let done = reconcile::reconcile(app, target, Intent::FromTags, false, dl).await?;
+    let mut outcome = done.outcome;
+    if outcome.skip != Some(Skip::Settling) {
         return Ok(outcome);
     }
     let note = match &app.recheck_queue {
-        Some(_) if ic.attempt + 1 >= event::RECHECK_LIMIT => format!(
+        Some(_) if looks + 1 >= event::RECHECK_LIMIT => format!(
             "still settling after {} looks; the sweep takes it from here",
-            ic.attempt + 1
+            looks + 1
         ),
         Some(queue) => {
             let next = Recheck {
-                attempt: ic.attempt + 1,
-                ..ic.clone()
+                message_id: String::new(),
+                inference_component: target.name.to_string(),
+                arn: target.arn_hint.map(str::to_string),
+                attempt: looks + 1,
             };
             app.aws
                 .send_recheck(queue, &next, app.recheck_delay, dl)
@@ -315,7 +309,11 @@ async fn recheck(app: &App, batch: RecheckBatch, dl: &Deadline) -> RecheckRespon
             "re-check message dropped: it can never succeed"
         );
     }
-    let results = join_all(batch.rechecks.iter().map(|r| component(app, r, &dl))).await;
+    let results = join_all(batch.rechecks.iter().map(|r| {
+        let target = Target::component(&r.inference_component, r.arn.as_deref());
+        component(app, target, r.attempt, &dl)
+    }))
+    .await;
     let mut response = RecheckResponse {
         batch: SqsBatchResponse::default(),
         outcomes: Vec::new(),
@@ -340,15 +338,11 @@ async fn recheck(app: &App, batch: RecheckBatch, dl: &Deadline) -> RecheckRespon
 /// Every IC on an endpoint, whether or not the endpoint itself is tagged.
 async fn components_on(app: &App, endpoint: &str, dl: &Deadline) -> Result<Vec<Outcome>, Failure> {
     let listed = app.aws.list_components(Some(endpoint), dl).await?;
-    let results = join_all(listed.iter().map(|c| {
-        let ic = Recheck {
-            message_id: String::new(),
-            inference_component: c.name.clone(),
-            arn: Some(c.arn.clone()),
-            attempt: 0,
-        };
-        async move { component(app, &ic, dl).await }
-    }))
+    let results = join_all(
+        listed
+            .iter()
+            .map(|c| component(app, Target::component(&c.name, Some(&c.arn)), 0, dl)),
+    )
     .await;
     // One IC's tags that cannot be applied do not fail its endpoint's event: no retry mends
     // them, and the endpoint and the other ICs are done. AWS failures do fail it (a retry can
@@ -362,21 +356,14 @@ async fn components_on(app: &App, endpoint: &str, dl: &Deadline) -> Result<Vec<O
         .collect()
 }
 
-/// How the reason of a rejected IC's outcome starts (see [`rejected`]); its metrics count it
-/// as `Rejected`.
-const REJECTED: &str = "tags rejected";
-
 /// A rejected endpoint or IC as an outcome beside others: skipped, with every problem as a
 /// warning.
 fn rejected(r: &crate::desire::Rejection) -> Outcome {
     let reason = format!(
-        "{REJECTED} ({}): nothing was changed; the status tag says so",
+        "tags rejected ({}): nothing was changed; the status tag says so",
         crate::status::of_rejection(r)
     );
-    let mut outcome = match &r.component {
-        Some(component) => Outcome::skipped_component(&r.endpoint, component, reason),
-        None => Outcome::skipped(&r.endpoint, reason),
-    };
+    let mut outcome = Outcome::skipped(r.subject.clone(), Skip::Rejected, reason);
     outcome.warnings = r.problems.iter().map(ToString::to_string).collect();
     outcome
 }
@@ -389,7 +376,8 @@ async fn endpoint_change(
     if change.status != event::IN_SERVICE {
         return Ok(EndpointResponse {
             outcome: Outcome::skipped(
-                &change.endpoint_name,
+                crate::resource::Subject::endpoint(&change.endpoint_name),
+                Skip::NotInService,
                 format!(
                     "event status is {}; scaletag acts on {}",
                     change.status,
@@ -399,10 +387,7 @@ async fn endpoint_change(
             inference_components: Vec::new(),
         });
     }
-    let target = Target {
-        name: &change.endpoint_name,
-        arn_hint: change.endpoint_arn.as_deref(),
-    };
+    let target = Target::endpoint(&change.endpoint_name, change.endpoint_arn.as_deref());
     // The endpoint and its ICs at once: an endpoint event is also the ICs' (new instances,
     // an update that replaced them), and listing them costs no round trip of its own.
     let (endpoint, components) = join(
@@ -449,13 +434,9 @@ pub fn metrics_record(
     )
 }
 
-/// A rejected IC beside others is skipped with its reason; it counts as Rejected.
+/// A resource rejected beside others is skipped; it counts as Rejected.
 fn verdict(o: &Outcome) -> Verdict {
-    if o.reason.as_deref().is_some_and(|r| r.starts_with(REJECTED)) {
-        Verdict::Rejected
-    } else {
-        Verdict::of(o.kind, false)
-    }
+    o.verdict(false)
 }
 
 /// What a response counts: its subject, one verdict per outcome, and the writes.
@@ -478,7 +459,7 @@ fn response_counts(response: &Response) -> (Subject<'_>, Vec<Verdict>, usize) {
                 .chain(&r.inference_components)
                 .collect();
             (
-                Subject::endpoint(Some(r.outcome.endpoint.as_str())),
+                Subject::endpoint(r.outcome.subject.endpoint_name()),
                 all.iter().map(|o| verdict(o)).collect(),
                 all.iter().map(|o| o.write_count()).sum(),
             )
@@ -486,8 +467,8 @@ fn response_counts(response: &Response) -> (Subject<'_>, Vec<Verdict>, usize) {
         Response::Component(o) => (
             Subject {
                 trigger: "api-call",
-                endpoint: Some(o.endpoint.as_str()).filter(|e| !e.is_empty()),
-                component: o.inference_component.as_deref(),
+                endpoint: o.subject.endpoint_name(),
+                component: o.subject.component_name(),
             },
             vec![verdict(o)],
             o.write_count(),
@@ -519,28 +500,11 @@ fn response_counts(response: &Response) -> (Subject<'_>, Vec<Verdict>, usize) {
 /// What a failed invocation counts.
 fn failure_counts(failure: &Failure) -> (Subject<'_>, Vec<Verdict>, usize) {
     match failure {
-        Failure::Rejected(r) => (
-            Subject {
-                component: r.component.as_deref(),
-                ..Subject::endpoint(Some(r.endpoint.as_str()))
-            },
-            vec![Verdict::Rejected],
-            0,
-        ),
+        Failure::Rejected(r) => (Subject::of(&r.subject), vec![Verdict::Rejected], 0),
         Failure::Event(_) => (Subject::endpoint(None), vec![Verdict::Rejected], 0),
-        Failure::Partial {
-            endpoint,
-            component,
-            done,
-            ..
-        } => (
-            Subject {
-                component: component.as_deref(),
-                ..Subject::endpoint(Some(endpoint.as_str()))
-            },
-            vec![Verdict::Failed],
-            *done,
-        ),
+        Failure::Partial { subject, done, .. } => {
+            (Subject::of(subject), vec![Verdict::Failed], *done)
+        }
         Failure::NoEndpoint(e) => (
             Subject::endpoint(Some(e.as_str())),
             vec![Verdict::Failed],

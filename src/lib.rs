@@ -1,50 +1,60 @@
-//! scaletag: tag a SageMaker endpoint, get autoscaling.
+//! scaletag: tag a SageMaker endpoint or inference component, get autoscaling.
 //!
-//! Data flows one way, and the file names say where:
-//! `event` (what fired) → `tags` (what the endpoint's tags say) → `desire` (the desired scaling
-//! state, with `catalog` and `policy`) → `diff` (the writes that close the gap to what AAS holds)
-//! → `decision` (all of it for one endpoint) → `outcome` (what is reported), `render` (how the
-//! command line shows it). All of that is pure and builds without the AWS crates.
+//! Data flows one way, and the file names say where (docs/architecture.md has the map):
+//! `event` (what fired) → `resource` (what is scaled: the one model of every kind) → `tags`
+//! (what its tags say) → `desire` (the desired scaling state, with `catalog`, `policy` and
+//! `wake`) → `diff` (the writes that close the gap to what AWS holds) → `decision` (all of it
+//! for one resource) → `outcome` (what is reported), `render` (how the command line shows it).
+//! All of that is pure and builds without the AWS crates.
 //!
-//! The shell around it does the I/O: `aws` (SageMaker and AAS calls), `retry` (classified,
-//! deadline-bounded retries), `reconcile` (reads, decide, writes: the one path every caller
-//! takes), `sweep`, `lambda` (one invocation) and `cli`.
+//! The shell around it does the I/O: one module per service (`sagemaker`, `autoscaling`,
+//! `cloudwatch`, `sqs`) around the clients of `aws`, `retry` (classified, deadline-bounded
+//! retries), `reading` (the read stages) and `reconcile` (reads, decide, writes: the one path
+//! every caller takes, for every kind), `sweep`, `lambda` (one invocation) and `cli`.
 //!
 //! Where the flow is not one-way, and why: `reconcile` asks the pure opt-in rule
-//! (`decision::not_opted_in`) between its first and second read stages, so that an endpoint
-//! that is not opted in costs no AAS call; and a decision that depends on who registered a
-//! target sends the shell back for that target's tags before deciding again.
+//! (`decision::early`) between its first and second read stages, so that a resource that is
+//! not opted in costs no AAS call; and a decision that depends on who registered a target
+//! sends the shell back for that target's tags before deciding again.
 
 // The handler's future nests every stage of a reconcile (and the sweep's); computing its
 // layout goes deeper than rustc's default query depth on a fresh build.
 #![recursion_limit = "256"]
 
 #[cfg(feature = "aws")]
-pub mod aws;
+pub mod autoscaling;
 #[cfg(feature = "aws")]
-pub mod aws_components;
+pub mod aws;
 pub mod catalog;
+pub mod cfn;
 pub mod check;
 #[cfg(feature = "aws")]
 pub mod cli;
-pub mod component;
+#[cfg(feature = "aws")]
+pub mod cloudwatch;
 pub mod config;
 pub mod decision;
 pub mod desire;
 pub mod diff;
 pub mod event;
+pub mod findings_format;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod metrics;
 pub mod outcome;
 pub mod policy;
 #[cfg(feature = "aws")]
-pub mod reconcile;
+pub mod reading;
 #[cfg(feature = "aws")]
-pub mod reconcile_component;
+pub mod reconcile;
 pub mod render;
+pub mod resource;
 #[cfg(feature = "aws")]
 pub mod retry;
+#[cfg(feature = "aws")]
+pub mod sagemaker;
+#[cfg(feature = "aws")]
+pub mod sqs;
 pub mod status;
 #[cfg(feature = "aws")]
 pub mod sweep;

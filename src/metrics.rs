@@ -141,6 +141,14 @@ impl<'a> Subject<'a> {
             component: None,
         }
     }
+
+    /// The endpoint or IC an endpoint event was about.
+    pub fn of(subject: &'a crate::resource::Subject) -> Subject<'a> {
+        Subject {
+            component: subject.component_name(),
+            ..Subject::endpoint(subject.endpoint_name())
+        }
+    }
 }
 
 /// The record of one sweep: its totals.
@@ -163,7 +171,7 @@ pub fn sweep_record(
         .results
         .iter()
         .filter(|e| matches!(e.result, Verdict::Failed | Verdict::Rejected))
-        .map(|e| e.endpoint.as_str())
+        .map(|e| e.subject.endpoint_name().unwrap_or_default())
         .collect();
     properties.insert("failed_or_rejected".into(), json!(failed));
     record(namespace, timestamp_ms, &metrics, properties)
@@ -317,8 +325,7 @@ mod tests {
     #[test]
     fn a_sweep_record_carries_its_totals_and_names_what_failed() {
         let entry = |e: &str, result| Entry {
-            endpoint: e.into(),
-            inference_component: None,
+            subject: crate::resource::Subject::endpoint(e),
             result,
             status: None,
             writes: 0,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::diff::{Action, VariantChanges};
 use crate::policy::Dimension;
+use crate::resource::Subject;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,16 +22,36 @@ pub enum Kind {
     Detached,
 }
 
+/// Why a resource was left alone: what metrics, the status tag, the command line and the
+/// sweep read, never the reason's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// No `P:template` tag.
+    NotOptedIn,
+    /// Not InService, and not about to be (Failed, OutOfService, Deleting...).
+    NotInService,
+    /// Creating or Updating: a later look will find it settled.
+    Settling,
+    /// It no longer exists.
+    Gone,
+    /// Its tags cannot be applied (beside others that could, so the invocation goes on).
+    Rejected,
+    /// Cleaning up after it found it there after all.
+    NotGone,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
-    pub endpoint: String,
-    /// The inference component (on `endpoint`) this outcome is for, when it is for one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inference_component: Option<String>,
+    /// Who this is about: `endpoint`, and `inference_component` for an IC.
+    #[serde(flatten)]
+    pub subject: Subject,
     #[serde(rename = "outcome")]
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why it was skipped, when it was.
+    #[serde(skip)]
+    pub skip: Option<Skip>,
     pub variants: Vec<VariantOutcome>,
     pub warnings: Vec<String>,
 }
@@ -53,31 +74,20 @@ pub struct VariantOutcome {
 }
 
 impl Outcome {
-    pub fn skipped(endpoint: &str, reason: impl Into<String>) -> Outcome {
+    /// A resource left alone, why (typed), and the reason in words.
+    pub fn skipped(subject: Subject, skip: Skip, reason: impl Into<String>) -> Outcome {
         Outcome {
-            endpoint: endpoint.to_string(),
-            inference_component: None,
+            subject,
             kind: Kind::Skipped,
             reason: Some(reason.into()),
+            skip: Some(skip),
             variants: Vec::new(),
             warnings: Vec::new(),
         }
     }
 
-    /// An inference component left alone, and why.
-    pub fn skipped_component(
-        endpoint: &str,
-        component: &str,
-        reason: impl Into<String>,
-    ) -> Outcome {
-        Outcome {
-            inference_component: Some(component.to_string()),
-            ..Outcome::skipped(endpoint, reason)
-        }
-    }
-
-    /// The outcome of carrying out `plans`; `detaching` says whether the endpoint was `off`.
-    pub fn from_changes(endpoint: &str, detaching: bool, plans: &[VariantChanges]) -> Outcome {
+    /// The outcome of carrying out `plans`; `detaching` says whether the resource was `off`.
+    pub fn from_changes(subject: Subject, detaching: bool, plans: &[VariantChanges]) -> Outcome {
         let wrote = plans.iter().any(|p| !p.actions.is_empty());
         let kind = match (wrote, detaching) {
             (false, _) => Kind::Unchanged,
@@ -85,10 +95,10 @@ impl Outcome {
             (true, true) => Kind::Detached,
         };
         Outcome {
-            endpoint: endpoint.to_string(),
-            inference_component: None,
+            subject,
             kind,
             reason: None,
+            skip: None,
             variants: plans
                 .iter()
                 .map(|p| VariantOutcome {
@@ -102,6 +112,14 @@ impl Outcome {
                 })
                 .collect(),
             warnings: plans.iter().flat_map(|p| p.warnings.clone()).collect(),
+        }
+    }
+
+    /// How it ended, carried out or (`dry_run`) only decided.
+    pub fn verdict(&self, dry_run: bool) -> Verdict {
+        match self.skip {
+            Some(Skip::Rejected) => Verdict::Rejected,
+            _ => Verdict::of(self.kind, dry_run),
         }
     }
 
@@ -166,13 +184,12 @@ impl Verdict {
     }
 }
 
-/// One endpoint's line in a sweep's report.
+/// One resource's line in a sweep's report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
-    pub endpoint: String,
-    /// The inference component this line is for, when it is for one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inference_component: Option<String>,
+    /// `endpoint`, and `inference_component` for an IC.
+    #[serde(flatten)]
+    pub subject: Subject,
     pub result: Verdict,
     /// The status tag the resource carried when it was read: what scaletag last did.
     #[serde(skip_serializing_if = "Option::is_none")]

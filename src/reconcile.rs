@@ -1,25 +1,31 @@
-//! One endpoint, end to end: read the truth, decide (`decision::decide`, pure), write what
-//! differs. [`reconcile`] is the one path the Lambda, the command line and the sweep share.
+//! One resource, end to end, whatever its kind: read the truth (`reading`), decide
+//! (`decision::decide`, pure), write what differs. [`reconcile`] is the one path the Lambda,
+//! the command line and the sweep share, for endpoints and inference components alike.
 //!
-//! The AWS critical path is at most four round trips for a first attach: DescribeEndpoint ∥
-//! ListTags → DescribeEndpointConfig ∥ DescribeScalableTargets ∥ DescribeScalingPolicies ∥
-//! DescribeScheduledActions (per variant) → per variant in parallel: register → puts. In steady
-//! state it is the two read stages only. A decision that depends on who registered a target
-//! (deregistering it, or changing its bounds) reads that target's tags first: one more stage,
-//! never in steady state.
+//! The AWS critical path is at most four round trips for a first attach: the resource ∥ its
+//! tags → what AAS holds for its units ∥ what its kind needs besides → per unit in parallel:
+//! register → puts (→ the wake alarm). In steady state it is the two read stages only. A
+//! decision that depends on who registered a target (deregistering it, or changing its
+//! bounds) reads that target's tags first: one more stage, never in steady state.
 
-use std::pin::pin;
+use futures_util::future::{join, join_all, try_join_all};
 
-use futures_util::future::{Either, join, join_all, select, try_join_all, try_join4};
-
-use crate::aws::{Aws, Described, TargetOwner};
+use crate::autoscaling::TargetOwner;
+use crate::aws::Aws;
 use crate::catalog::Catalog;
-use crate::decision::{self, Decision, EndpointChanges, Intent, Reading};
-use crate::desire::{EndpointFacts, Rejection, Settings};
-use crate::diff::{self, Current};
+use crate::config::Config;
+use crate::decision::{self, Changes, Decision, Early, Intent, Reading};
+use crate::desire::{Rejection, Settings};
+use crate::diff;
 use crate::event::EventError;
-use crate::outcome::{Adoption, Outcome};
-use crate::retry::{AwsError, Deadline};
+use crate::outcome::{Adoption, Outcome, Skip};
+pub use crate::reading::Target;
+use crate::reading::{self, Found};
+use crate::resource::{
+    ComponentFacts, EndpointFacts, Facts, ResourceKind, Scalable, Subject, VariantFacts,
+    VariantKind,
+};
+use crate::retry::{AwsError, Deadline, Op};
 use crate::status::{self, Spot};
 
 /// Everything an invocation needs, built once per process.
@@ -27,11 +33,26 @@ pub struct App {
     pub aws: Aws,
     pub catalog: Catalog,
     pub settings: Settings,
-    /// The SQS queue (URL) that brings back inference components still settling
-    /// (`RECHECK_QUEUE_URL`); without it, the sweep covers them.
+    /// Whether the result is written back as the status tag.
+    pub status_tag: bool,
+    /// The SQS queue (URL) that brings back inference components still settling; without
+    /// it, the sweep covers them.
     pub recheck_queue: Option<String>,
-    /// Seconds until a re-check (`RECHECK_DELAY_SECONDS`).
+    /// Seconds until a re-check.
     pub recheck_delay: i32,
+}
+
+impl App {
+    pub fn new(aws: Aws, config: Config) -> App {
+        App {
+            aws,
+            catalog: config.catalog,
+            settings: config.settings,
+            status_tag: config.status_tag,
+            recheck_queue: config.recheck_queue,
+            recheck_delay: config.recheck_delay,
+        }
+    }
 }
 
 /// Why an invocation failed. Each message is meant for the person who reads the Lambda error.
@@ -44,11 +65,9 @@ pub enum Failure {
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// Some writes failed after others were done; a later delivery completes the rest.
-    #[error("{}", partial_message(.endpoint, .component.as_deref(), *.total, *.done, .errors))]
+    #[error("{}", partial_message(.subject, *.total, *.done, .errors))]
     Partial {
-        endpoint: String,
-        /// The inference component (on `endpoint`) whose writes these were, if one.
-        component: Option<String>,
+        subject: Subject,
         total: usize,
         done: usize,
         errors: Vec<AwsError>,
@@ -67,7 +86,7 @@ fn sweep_message(report: &crate::outcome::Report) -> String {
         .results
         .iter()
         .filter(|e| e.result == Verdict::Failed)
-        .map(|e| format!("  - {}: {}", e.endpoint, e.reason.as_deref().unwrap_or("")))
+        .map(|e| format!("  - {}: {}", e.subject, e.reason.as_deref().unwrap_or("")))
         .collect();
     format!(
         "sweep of {} endpoints: {} failed (the others are done; Lambda retries the sweep):\n{}",
@@ -77,20 +96,10 @@ fn sweep_message(report: &crate::outcome::Report) -> String {
     )
 }
 
-fn partial_message(
-    endpoint: &str,
-    component: Option<&str>,
-    total: usize,
-    done: usize,
-    errors: &[AwsError],
-) -> String {
+fn partial_message(subject: &Subject, total: usize, done: usize, errors: &[AwsError]) -> String {
     let failed = match errors.len() {
         1 => "1 variant".to_string(),
         n => format!("{n} variants"),
-    };
-    let subject = match component {
-        Some(c) => format!("inference component `{c}` (endpoint `{endpoint}`)"),
-        None => format!("endpoint `{endpoint}`"),
     };
     let mut message = format!(
         "{subject}: {done} of {total} writes done, then {failed} failed (a later delivery completes the rest):"
@@ -103,7 +112,7 @@ fn partial_message(
 
 impl Failure {
     /// The AWS operation that failed, for the status tag; `None` when AWS did not fail.
-    pub fn failed_op(&self) -> Option<&'static str> {
+    pub fn failed_op(&self) -> Option<Op> {
         match self {
             Failure::Aws(e) => Some(e.op),
             Failure::Partial { errors, .. } => errors.first().map(|e| e.op),
@@ -125,16 +134,6 @@ impl Failure {
     }
 }
 
-/// The reason of an endpoint that is not there.
-pub const GONE: &str = "endpoint no longer exists";
-
-/// Which endpoint, and the ARN an event named for it (so its tags can be read at once).
-#[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    pub name: &'a str,
-    pub arn_hint: Option<&'a str>,
-}
-
 /// What one reconcile decided, and its outcome: carried out, or in a dry run, what it would be.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reconciled {
@@ -142,9 +141,9 @@ pub struct Reconciled {
     pub outcome: Outcome,
 }
 
-/// Makes AAS match what `intent` asks for one endpoint: reads, decides, and unless `dry_run`
-/// writes. Safe to run any number of times. The Lambda, every CLI command and the sweep go
-/// through here.
+/// Makes AAS (and CloudWatch) match what `intent` asks for one resource: reads, decides, and
+/// unless `dry_run` writes. Safe to run any number of times. The Lambda, every CLI command
+/// and the sweep go through here.
 pub async fn reconcile(
     app: &App,
     target: Target<'_>,
@@ -203,14 +202,14 @@ pub(crate) async fn finish(
     dry_run: bool,
     dl: &Deadline,
 ) -> Result<Reconciled, Failure> {
-    let spot = spot.filter(|_| app.settings.status_tag && !dry_run);
+    let spot = spot.filter(|_| app.status_tag && !dry_run);
     let decision = match decided {
         Ok(decision) => decision,
         Err(failure) => {
             if let Some(spot) = &spot {
                 let value = match &failure {
                     Failure::Rejected(r) => Some(status::of_rejection(r)),
-                    other => other.failed_op().map(status::of_failure),
+                    other => other.failed_op().map(|op| status::of_failure(op.name())),
                 };
                 write_status(app, spot, spot.write(value), dl).await;
             }
@@ -252,7 +251,7 @@ pub(crate) async fn finish(
                             current: hoped.or(s.current.clone()),
                             ..s.clone()
                         };
-                        let value = written.write(Some(status::of_failure(op)));
+                        let value = written.write(Some(status::of_failure(op.name())));
                         write_status(app, &written, value, dl).await;
                     }
                     return Err(failure);
@@ -283,12 +282,6 @@ async fn write_status(
     }
 }
 
-/// A future raced against another: still running, or already finished.
-pub(crate) enum Pending<F: std::future::Future> {
-    Running(F),
-    Done(F::Output),
-}
-
 /// Every read, then the decision; no write.
 async fn prepare(
     app: &App,
@@ -297,32 +290,31 @@ async fn prepare(
     dl: &Deadline,
     spot: &mut Option<Spot>,
 ) -> Result<Decision, Failure> {
-    let (described, tags) = match read_endpoint(app, target, intent, dl).await? {
+    let (found, tags) = match reading::read_resource(&app.aws, target, intent, dl).await? {
         Ok(found) => found,
         Err(skip) => return Ok(Decision::Skip(skip)),
     };
     if matches!(intent, Intent::FromTags) {
-        *spot = Some(Spot::of(&described.arn, &tags, &app.settings.tag_prefix));
+        *spot = Some(Spot::of(found.arn(), &tags, &app.settings.tag_prefix));
     }
-    // The variants, before their instance types are read.
-    let early = described.endpoint_facts(&Default::default());
-    if let Some(skip) = decision::not_opted_in(&early, &tags, intent, &app.catalog, &app.settings) {
-        return Ok(Decision::Skip(skip));
-    }
-    let mut reading = read_scaling(&app.aws, &described, &early, tags, dl).await?;
-    let decide = |r: &Reading| decision::decide(r, intent, &app.catalog, &app.settings);
-    decide_knowing_owners(&app.aws, &mut reading, |r| &mut r.current, decide, dl).await
+    let facts = found.facts();
+    let wants_zero = match decision::early(&facts, &tags, intent, &app.catalog, &app.settings) {
+        Early::NotOptedIn(skip) => return Ok(Decision::Skip(skip)),
+        Early::Read { wants_zero } => wants_zero,
+    };
+    let mut reading = reading::read_scaling(&app.aws, &found, tags, wants_zero, dl).await?;
+    decide_knowing_owners(app, &mut reading, intent, dl).await
 }
 
 /// Decides; when the decision depends on who registered a target (deregistering it, or
 /// changing its bounds), reads that (stage 3) and decides again.
-pub(crate) async fn decide_knowing_owners<R>(
-    aws: &Aws,
-    reading: &mut R,
-    current: impl Fn(&mut R) -> &mut Current,
-    decide: impl Fn(&R) -> Result<Decision, Rejection>,
+async fn decide_knowing_owners(
+    app: &App,
+    reading: &mut Reading,
+    intent: Intent<'_>,
     dl: &Deadline,
 ) -> Result<Decision, Failure> {
+    let decide = |r: &Reading| decision::decide(r, intent, &app.catalog, &app.settings);
     let decided = decide(reading)?;
     let unknown = match &decided {
         Decision::Ready(changes) => changes.owner_unknown(),
@@ -331,136 +323,102 @@ pub(crate) async fn decide_knowing_owners<R>(
     if unknown.is_empty() {
         return Ok(decided);
     }
-    read_ownership(aws, current(reading), &unknown, dl).await?;
+    reading::read_ownership(&app.aws, &mut reading.current, &unknown, dl).await?;
     Ok(decide(reading)?)
 }
 
-/// Stage 1: DescribeEndpoint ∥ ListTags (when the event gave the ARN). The endpoint's
-/// description decides whether the tags matter at all: when it is gone or not InService, the
-/// tag read is dropped, whatever became of it. `Err` is the outcome of an endpoint to skip.
-async fn read_endpoint(
+/// Removes what scaletag made for a unit whose resource no longer exists: its wake alarm,
+/// and its target (with the target's policies) when scaletag registered it. The sweep's
+/// clean-up, and a deletion's when it is reported.
+pub async fn clean_up(
     app: &App,
-    target: Target<'_>,
-    intent: Intent<'_>,
+    unit: &Scalable,
+    dry_run: bool,
     dl: &Deadline,
-) -> Result<Result<(Described, Vec<(String, String)>), Outcome>, Failure> {
-    let aws = &app.aws;
-    let name = target.name;
-    let arn_hint = target
-        .arn_hint
-        .filter(|_| matches!(intent, Intent::FromTags));
-    let tags_early = async {
-        match arn_hint {
-            Some(arn) => aws.list_tags(arn, dl).await,
-            None => Ok(None), // unused: without a hint the tags are read below
-        }
+) -> Result<Reconciled, Failure> {
+    // The listings that found it gone were read a moment ago: a resource created again under
+    // the same name since then (or a listing behind the others) must keep its scaling. Only
+    // one that is not there, or is being deleted, is cleaned up after.
+    if let Some(skip) = still_there(app, unit, dl).await? {
+        return Ok(Reconciled {
+            decision: Decision::Skip(skip.clone()),
+            outcome: skip,
+        });
+    }
+    let facts = match unit {
+        Scalable::Component { name } => Facts::Component(ComponentFacts {
+            name: name.clone(),
+            endpoint: String::new(),
+            variant: String::new(),
+            status: "Deleted".into(),
+            min_instances: None,
+        }),
+        Scalable::Variant { endpoint, variant } => Facts::Endpoint(EndpointFacts {
+            name: endpoint.clone(),
+            variants: vec![VariantFacts {
+                name: variant.clone(),
+                kind: VariantKind::Instances {
+                    instance_type: None,
+                },
+            }],
+        }),
     };
-    let describe = pin!(aws.describe_endpoint(name, dl));
-    let tags_early = pin!(tags_early);
-    let (described, tags_early) = match select(describe, tags_early).await {
-        Either::Left((described, tags)) => (described?, Pending::Running(tags)),
-        Either::Right((tags, describe)) => (describe.await?, Pending::Done(tags)),
+    let decided = async {
+        let current = reading::read_current(&app.aws, &facts.units(), dl).await?;
+        let mut reading = Reading {
+            facts,
+            tags: Vec::new(),
+            current,
+        };
+        decide_knowing_owners(app, &mut reading, Intent::Detach, dl).await
+    }
+    .await;
+    // Gone: nowhere to write a status.
+    finish(app, decided, None, dry_run, dl).await
+}
+
+/// A skip when the unit's resource is there after all (and not being deleted).
+async fn still_there(
+    app: &App,
+    unit: &Scalable,
+    dl: &Deadline,
+) -> Result<Option<Outcome>, Failure> {
+    let (kind, name) = match unit {
+        Scalable::Component { name } => (ResourceKind::Component, name.as_str()),
+        Scalable::Variant { endpoint, .. } => (ResourceKind::Endpoint, endpoint.as_str()),
     };
-    let gone = || Ok(Err(Outcome::skipped(name, GONE)));
-    let Some(described) = described else {
-        return gone();
+    let found = match kind {
+        ResourceKind::Endpoint => app
+            .aws
+            .describe_endpoint(name, dl)
+            .await?
+            .map(Found::Endpoint),
+        ResourceKind::Component => app
+            .aws
+            .describe_component(name, dl)
+            .await?
+            .map(Found::Component),
     };
-    if described.status != "InService" && !matches!(intent, Intent::Detach) {
-        return Ok(Err(Outcome::skipped(
-            name,
+    Ok(found.filter(|f| f.status() != "Deleting").map(|f| {
+        Outcome::skipped(
+            f.facts().subject(),
+            Skip::NotGone,
             format!(
-                "endpoint is {}, not InService; a later event will come",
-                described.status
+                "{} is {}: not gone after all, nothing cleaned up",
+                match kind {
+                    ResourceKind::Endpoint => "endpoint",
+                    ResourceKind::Component => "inference component",
+                },
+                f.status()
             ),
-        )));
-    }
-    let tags = match intent {
-        Intent::FromTags => read_tags(aws, &described.arn, arn_hint, tags_early, dl).await?,
-        Intent::Tags(tags) => Some(tags.to_vec()),
-        Intent::Detach => Some(Vec::new()),
-    };
-    match tags {
-        Some(tags) => Ok(Ok((described, tags))),
-        None => gone(),
-    }
-}
-
-/// Stage 2: the endpoint config (instance types) ∥ what AAS holds for every variant:
-/// targets, policies, and the scheduled actions that may own the targets' bounds.
-async fn read_scaling(
-    aws: &Aws,
-    described: &Described,
-    early: &EndpointFacts,
-    tags: Vec<(String, String)>,
-    dl: &Deadline,
-) -> Result<Reading, AwsError> {
-    let resource_ids = early.resource_ids();
-    let (instance_types, targets, policies, scheduled) = try_join4(
-        aws.instance_types(&described.config_name, dl),
-        aws.describe_targets(&resource_ids, dl),
-        try_join_all(resource_ids.iter().map(|id| aws.describe_policies(id, dl))),
-        try_join_all(
-            resource_ids
-                .iter()
-                .map(|id| aws.describe_scheduled_actions(id, dl)),
-        ),
-    )
-    .await?;
-    Ok(Reading {
-        facts: described.endpoint_facts(&instance_types),
-        tags,
-        current: Current {
-            targets,
-            policies: policies.into_iter().flatten().collect(),
-            scheduled_actions: scheduled.into_iter().flatten().collect(),
-            alarms: Vec::new(),
-        },
-    })
-}
-
-/// Stage 3, only when a decision depends on who registered a target (deregistering it, or
-/// changing its bounds): whether those targets carry scaletag's owner tag.
-async fn read_ownership(
-    aws: &Aws,
-    current: &mut Current,
-    unknown: &[diff::TargetKey],
-    dl: &Deadline,
-) -> Result<(), AwsError> {
-    let targets: Vec<&mut diff::CurrentTarget> = current
-        .targets
-        .iter_mut()
-        .filter(|t| unknown.contains(&t.key))
-        .collect();
-    let owners = try_join_all(
-        targets
-            .iter()
-            .map(|t| aws.target_owner(t.arn.as_deref(), dl)),
-    )
-    .await?;
-    let mut gone = Vec::new();
-    for (t, owner) in targets.into_iter().zip(owners) {
-        match owner {
-            TargetOwner::Scaletag => t.owned = Some(true),
-            TargetOwner::Other => t.owned = Some(false),
-            TargetOwner::Gone => gone.push(t.key.clone()),
-        }
-    }
-    // A target deregistered since it was listed is not there, nor are its policies and
-    // scheduled actions (deregistering deletes them): decide without them.
-    current.targets.retain(|t| !gone.contains(&t.key));
-    current.policies.retain(|p| !gone.contains(&p.key));
-    current.scheduled_actions.retain(|a| !gone.contains(&a.0));
-    Ok(())
+        )
+    }))
 }
 
 /// The writes: each variant's in order, variants in parallel. A variant stops at its first
 /// failed write; a policy it deleted only to make room for the failed one is put back, so a
 /// switch that cannot complete leaves the old policy scaling.
-pub async fn execute(
-    app: &App,
-    changes: &EndpointChanges,
-    dl: &Deadline,
-) -> Result<Outcome, Failure> {
+pub async fn execute(app: &App, changes: &Changes, dl: &Deadline) -> Result<Outcome, Failure> {
     let aws = &app.aws;
     let results = join_all(changes.variants.iter().map(|p| async move {
         let mut step_arn = None;
@@ -483,8 +441,7 @@ pub async fn execute(
         return Ok(outcome);
     }
     Err(Failure::Partial {
-        endpoint: changes.endpoint.clone(),
-        component: changes.component.clone(),
+        subject: changes.subject.clone(),
         total: outcome.write_count(),
         done,
         errors,
@@ -526,6 +483,7 @@ pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Fai
         return Err(Failure::NoEndpoint(name.to_string()));
     };
     let ids = described.endpoint_facts(&Default::default()).resource_ids();
+    let aws: &Aws = aws;
     let targets = aws.describe_targets(&ids, dl).await?;
     let owners = try_join_all(
         targets
@@ -556,28 +514,4 @@ pub async fn adopt(app: &App, name: &str, dl: &Deadline) -> Result<Adoption, Fai
         }
     }
     Ok(adoption)
-}
-
-/// The endpoint's tags: from the read started in parallel when the event's ARN is the
-/// endpoint's, else read now on the true ARN. `None` when the endpoint is gone.
-async fn read_tags<F>(
-    aws: &Aws,
-    arn: &str,
-    arn_hint: Option<&str>,
-    early: Pending<F>,
-    dl: &Deadline,
-) -> Result<Option<Vec<(String, String)>>, AwsError>
-where
-    F: std::future::Future<Output = Result<Option<Vec<(String, String)>>, AwsError>>,
-{
-    if arn_hint == Some(arn) {
-        match early {
-            Pending::Running(f) => f.await,
-            Pending::Done(t) => t,
-        }
-    } else {
-        // No ARN in the event, or one that is not this endpoint's.
-        drop(early);
-        aws.list_tags(arn, dl).await
-    }
 }

@@ -4,9 +4,10 @@
 use serde_json::{Value, json};
 
 use crate::check::{Finding, Severity};
-use crate::decision::{Decision, EndpointChanges};
+use crate::decision::{Changes, Decision};
 use crate::diff::Action;
 use crate::outcome::{Adoption, Kind, Outcome, Report, Verdict};
+use crate::resource::Subject;
 
 /// Colour, on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +49,11 @@ fn pretty(v: &Value) -> String {
 }
 
 /// What a line is about: an endpoint, or an inference component and where it runs.
-fn subject(endpoint: &str, component: Option<&str>) -> String {
-    match component {
-        Some(c) if endpoint.is_empty() => format!("inference component {c}"),
-        Some(c) => format!("inference component {c} (endpoint {endpoint})"),
-        None => endpoint.to_string(),
+fn subject(of: &Subject) -> String {
+    match (of.component_name(), of.endpoint_name()) {
+        (Some(c), None) => format!("inference component {c}"),
+        (Some(c), Some(e)) => format!("inference component {c} (endpoint {e})"),
+        (None, e) => e.unwrap_or_default().to_string(),
     }
 }
 
@@ -62,7 +63,7 @@ pub fn plan_text(decision: &Decision, s: Style) -> String {
         Decision::Skip(o) => {
             return format!(
                 "{}: skipped: {}\nno changes\n",
-                s.bold(&subject(&o.endpoint, o.inference_component.as_deref())),
+                s.bold(&subject(&o.subject)),
                 o.reason.as_deref().unwrap_or("")
             );
         }
@@ -73,12 +74,12 @@ pub fn plan_text(decision: &Decision, s: Style) -> String {
     if count == 0 {
         out.push_str(&format!(
             "{}: no changes\n",
-            s.bold(&subject(&changes.endpoint, changes.component.as_deref()))
+            s.bold(&subject(&changes.subject))
         ));
     } else {
         out.push_str(&format!(
             "{}: {} to make Application Auto Scaling match\n",
-            s.bold(&subject(&changes.endpoint, changes.component.as_deref())),
+            s.bold(&subject(&changes.subject)),
             plural(count, "request", "requests")
         ));
     }
@@ -120,20 +121,20 @@ pub fn plan_text(decision: &Decision, s: Style) -> String {
 pub fn plan_json(decision: &Decision) -> Value {
     match decision {
         Decision::Skip(o) => json!({
-            "endpoint": o.endpoint, "inference_component": o.inference_component, "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
+            "endpoint": o.subject.endpoint_name().unwrap_or_default(), "inference_component": o.subject.component_name(), "outcome": "skipped", "reason": o.reason, "changes": 0, "requests": [],
         }),
         Decision::Ready(changes) => plan_requests(changes),
     }
 }
 
-fn plan_requests(changes: &EndpointChanges) -> Value {
+fn plan_requests(changes: &Changes) -> Value {
     let requests: Vec<Value> = changes
         .actions()
         .map(|a| json!({"operation": a.name(), "cli": a.cli_name(), "request": a.request()}))
         .collect();
     json!({
-        "endpoint": changes.endpoint,
-        "inference_component": changes.component,
+        "endpoint": changes.subject.endpoint_name().unwrap_or_default(),
+        "inference_component": changes.subject.component_name(),
         "changes": requests.len(),
         "requests": requests,
         "skipped_variants": changes.variants.iter().filter_map(|v| v.skipped.as_ref().map(|r| json!({"variant": v.variant, "reason": r}))).collect::<Vec<_>>(),
@@ -161,7 +162,7 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
     };
     let mut out = format!(
         "{}: {kind} ({})",
-        s.bold(&subject(&o.endpoint, o.inference_component.as_deref())),
+        s.bold(&subject(&o.subject)),
         plural(o.write_count(), "write", "writes")
     );
     if let Some(r) = &o.reason {
@@ -316,10 +317,10 @@ pub fn status_text(r: &Report, s: Style) -> String {
 
 /// An inference component's row reads `endpoint/component`.
 fn row_name(e: &crate::outcome::Entry) -> String {
-    match &e.inference_component {
-        Some(c) if e.endpoint.is_empty() => format!("(ic) {c}"),
-        Some(c) => format!("{}/{c}", e.endpoint),
-        None => e.endpoint.clone(),
+    match (e.subject.component_name(), e.subject.endpoint_name()) {
+        (Some(c), None) => format!("(ic) {c}"),
+        (Some(c), Some(endpoint)) => format!("{endpoint}/{c}"),
+        (None, endpoint) => endpoint.unwrap_or_default().to_string(),
     }
 }
 
@@ -438,7 +439,11 @@ mod tests {
 
     #[test]
     fn skipped_plan_says_no_changes() {
-        let p = Decision::Skip(Outcome::skipped("ep", "endpoint no longer exists"));
+        let p = Decision::Skip(Outcome::skipped(
+            Subject::endpoint("ep"),
+            crate::outcome::Skip::Gone,
+            "endpoint no longer exists",
+        ));
         assert_eq!(
             plan_text(&p, PLAIN),
             "ep: skipped: endpoint no longer exists\nno changes\n"
@@ -455,8 +460,7 @@ mod tests {
     #[test]
     fn sweep_table_aligns_and_counts() {
         let entry = |endpoint: &str, result, writes, reason: Option<&str>| Entry {
-            endpoint: endpoint.into(),
-            inference_component: None,
+            subject: crate::resource::Subject::endpoint(endpoint),
             result,
             status: None,
             writes,

@@ -183,7 +183,7 @@ pub fn classify(op: Op, failure: &Fault) -> Class {
 /// An AWS call that did not succeed, written for the operator.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct AwsError {
-    pub op: &'static str,
+    pub op: Op,
     pub subject: String,
     pub attempts: u32,
     /// Whether retrying stopped because the deadline was near, not because the error was final.
@@ -193,7 +193,7 @@ pub struct AwsError {
 
 impl std::fmt::Display for AwsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} on {} failed", self.op, self.subject)?;
+        write!(f, "{} on {} failed", self.op.name(), self.subject)?;
         if self.attempts > 1 {
             write!(f, " after {} attempts", self.attempts)?;
             if self.deadline {
@@ -210,7 +210,7 @@ impl std::fmt::Display for AwsError {
 
 /// What to do about a quota AWS says was reached (`LimitExceededException`): retrying cannot
 /// help, so the message names the quota and the way out (docs/aws-behaviour.md §3).
-pub fn quota_hint(op: &str, failure: &Fault) -> Option<&'static str> {
+pub fn quota_hint(op: Op, failure: &Fault) -> Option<&'static str> {
     let Fault::Service {
         code: Some(code), ..
     } = failure
@@ -221,12 +221,12 @@ pub fn quota_hint(op: &str, failure: &Fault) -> Option<&'static str> {
         return None;
     }
     Some(match op {
-        "RegisterScalableTarget" => {
+        Op::RegisterScalableTarget => {
             "an Application Auto Scaling quota was reached: scalable targets per account for SageMaker \
              (500 by default). Deregister targets that are no longer used, or request a higher \
              \"Scalable targets for SageMaker\" quota in Service Quotas (service: Application Auto Scaling)."
         }
-        "PutScalingPolicy" => {
+        Op::PutScalingPolicy => {
             "an Application Auto Scaling quota was reached: scaling policies per scalable target \
              (50, not adjustable). Delete policies this target no longer needs; scaletag never \
              deletes policies it did not create."
@@ -359,7 +359,7 @@ where
             )),
         };
         let error = |deadline| AwsError {
-            op: op.name(),
+            op,
             subject: subject.to_string(),
             attempts,
             deadline,
@@ -602,7 +602,7 @@ mod tests {
     #[test]
     fn a_quota_error_names_the_quota_and_the_way_out() {
         let e = AwsError {
-            op: "RegisterScalableTarget",
+            op: Op::RegisterScalableTarget,
             subject: "endpoint/e/variant/v".into(),
             attempts: 1,
             deadline: false,
@@ -623,7 +623,7 @@ mod tests {
         );
         assert!(text.contains("Service Quotas"), "{text}");
         let e = AwsError {
-            op: "PutScalingPolicy",
+            op: Op::PutScalingPolicy,
             ..e
         };
         assert!(
@@ -632,7 +632,7 @@ mod tests {
         );
         assert_eq!(
             quota_hint(
-                "PutScalingPolicy",
+                Op::PutScalingPolicy,
                 &service("ThrottlingException", "x", 400)
             ),
             None
@@ -642,7 +642,7 @@ mod tests {
     #[test]
     fn errors_read_well() {
         let e = AwsError {
-            op: "PutScalingPolicy",
+            op: Op::PutScalingPolicy,
             subject: "endpoint/e/variant/v".into(),
             attempts: 4,
             deadline: true,

@@ -7,7 +7,7 @@
 //! writes nothing; the log has the detail. scaletag reads every other `P:` tag and ignores this
 //! one (`tags::parse`).
 
-use crate::decision::EndpointChanges;
+use crate::decision::Changes;
 use crate::desire::Rejection;
 
 pub use crate::tags::{STATUS_SETTING as SETTING, status_key as key};
@@ -55,7 +55,7 @@ impl Spot {
 /// The status of changes carried out: `ok` when scaletag manages the resource as its tags
 /// say, `detached` once `off` took effect (and while it stays so). A resource left alone (not
 /// opted in, not InService, gone) has no decided changes and gets no status.
-pub fn of_changes(changes: &EndpointChanges) -> String {
+pub fn of_changes(changes: &Changes) -> String {
     if changes.detaching {
         "detached".into()
     } else {

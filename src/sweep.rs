@@ -15,7 +15,7 @@ use futures_util::stream;
 use crate::decision::{Decision, Intent};
 use crate::outcome::{Entry, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
-use crate::reconcile_component::{clean_up, reconcile_component_reporting};
+use crate::resource::{Scalable, Subject};
 use crate::retry::{AwsError, Deadline};
 use crate::wake;
 
@@ -42,25 +42,50 @@ impl Default for Options {
 /// Below this much time left, no new endpoint is started.
 const MIN_TO_START: Duration = Duration::from_secs(5);
 
-/// What the sweep works through: an endpoint, an IC, or the leftovers of an IC that is gone.
+/// What the sweep works through: a resource, or the leftovers of a unit whose resource is
+/// gone.
 enum Work {
     Endpoint { name: String, arn: String },
     Component { name: String, arn: String },
-    Gone { name: String },
+    Gone(Scalable),
 }
 
 impl Work {
-    fn name(&self) -> &str {
+    /// Who it is about, as far as the listings say.
+    fn subject(&self) -> Subject {
         match self {
-            Work::Endpoint { name, .. } | Work::Component { name, .. } | Work::Gone { name } => {
-                name
-            }
+            Work::Endpoint { name, .. } => Subject::endpoint(name),
+            Work::Component { name, .. } => Subject::component(name, None),
+            Work::Gone(Scalable::Component { name }) => Subject::component(name, None),
+            Work::Gone(Scalable::Variant { endpoint, .. }) => Subject::endpoint(endpoint),
         }
     }
 }
 
-/// Sweeps every InService endpoint and every IC, then cleans up after ICs that are gone.
-/// Only the listings can fail the sweep; each endpoint's or IC's own failure is an entry in
+/// The units scaletag may have left something for whose resource is gone: ICs with a
+/// scalable target (AAS deregisters a deleted endpoint's targets itself, not an IC's), and the
+/// owner of every wake alarm, whatever its kind (nobody but scaletag deletes those).
+fn leftovers(
+    units: &[Scalable],
+    alarms: &[wake::Alarm],
+    live_endpoints: &BTreeSet<&str>,
+    live_components: &BTreeSet<&str>,
+) -> BTreeSet<Scalable> {
+    let targets = units
+        .iter()
+        .filter(|u| matches!(u, Scalable::Component { .. }))
+        .cloned();
+    targets
+        .chain(alarms.iter().filter_map(wake::owner))
+        .filter(|u| match u {
+            Scalable::Component { name } => !live_components.contains(name.as_str()),
+            Scalable::Variant { endpoint, .. } => !live_endpoints.contains(endpoint.as_str()),
+        })
+        .collect()
+}
+
+/// Sweeps every InService endpoint and every IC, then cleans up after units whose resource
+/// is gone. Only the listings can fail the sweep; each resource's own failure is an entry in
 /// the report.
 pub async fn sweep(
     app: &App,
@@ -68,54 +93,27 @@ pub async fn sweep(
     deadline: &Deadline,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Report, AwsError> {
-    let aws = &app.aws;
-    let (endpoints, components, targets, alarms) = try_join4(
-        aws.list_in_service_endpoints(deadline),
-        aws.list_components(None, deadline),
-        aws.component_targets(deadline),
-        aws.describe_alarms(None, deadline),
-    )
-    .await?;
-    let endpoint_count = endpoints.len();
-    let live: BTreeSet<&str> = components.iter().map(|c| c.name.as_str()).collect();
-    let gone: BTreeSet<String> = targets
-        .iter()
-        .filter_map(|id| id.strip_prefix("inference-component/"))
-        .chain(
-            alarms
-                .iter()
-                .filter_map(|a| wake::component_of_alarm(&a.alarm_name)),
-        )
-        .filter(|name| !live.contains(name))
-        .map(str::to_string)
-        .collect();
-    let component_count = components.len() + gone.len();
-    let mut work: Vec<Work> = endpoints
-        .into_iter()
-        .map(|(name, arn)| Work::Endpoint { name, arn })
-        .chain(components.into_iter().map(|c| Work::Component {
-            name: c.name,
-            arn: c.arn,
-        }))
-        .chain(gone.into_iter().map(|name| Work::Gone { name }))
-        .collect();
-    fastrand::shuffle(&mut work);
+    let work = listings(app, deadline).await?;
+    let (endpoint_count, component_count) = work.iter().fold((0, 0), |(e, c), w| match w {
+        Work::Endpoint { .. } => (e + 1, c),
+        Work::Component { .. } | Work::Gone(_) => (e, c + 1),
+    });
     let total = work.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     progress(0, total);
-    let outcomes: Vec<(String, Option<Entry>)> = stream::iter(work)
+    let outcomes: Vec<(Subject, Option<Entry>)> = stream::iter(work)
         .map(|w| {
             let done = &done;
             async move {
-                let name = w.name().to_string();
+                let subject = w.subject();
                 if deadline.remaining() < MIN_TO_START {
-                    return (name, None);
+                    return (subject, None);
                 }
                 let dl = deadline.within(ENDPOINT_BUDGET);
                 let entry = one(app, &w, options.dry_run, &dl).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, total);
-                (name, Some(entry))
+                (subject, Some(entry))
             }
         })
         .buffer_unordered(options.concurrency.max(1))
@@ -123,14 +121,20 @@ pub async fn sweep(
         .await;
     let mut results = Vec::new();
     let mut not_reached = Vec::new();
-    for (name, entry) in outcomes {
+    for (subject, entry) in outcomes {
         match entry {
             Some(e) => results.push(e),
-            None => not_reached.push(name),
+            None => not_reached.push(subject.name().to_string()),
         }
     }
     results.sort_by(|a, b| {
-        (&a.endpoint, &a.inference_component).cmp(&(&b.endpoint, &b.inference_component))
+        let key = |e: &Entry| {
+            (
+                e.subject.endpoint_name().map(str::to_string),
+                e.subject.component_name().map(str::to_string),
+            )
+        };
+        key(a).cmp(&key(b))
     });
     not_reached.sort();
     let mut counts = BTreeMap::new();
@@ -147,47 +151,67 @@ pub async fn sweep(
     })
 }
 
+/// The listings, in parallel, and the work they make, shuffled (so that a sweep cut short
+/// by its deadline starves no resource).
+async fn listings(app: &App, deadline: &Deadline) -> Result<Vec<Work>, AwsError> {
+    let aws = &app.aws;
+    let (endpoints, components, units, alarms) = try_join4(
+        aws.list_in_service_endpoints(deadline),
+        aws.list_components(None, deadline),
+        aws.scalable_units(deadline),
+        aws.describe_alarms(None, deadline),
+    )
+    .await?;
+    let live_endpoints: BTreeSet<&str> = endpoints.iter().map(|(n, _)| n.as_str()).collect();
+    let live_components: BTreeSet<&str> = components.iter().map(|c| c.name.as_str()).collect();
+    let gone = leftovers(&units, &alarms, &live_endpoints, &live_components);
+    let mut work: Vec<Work> = endpoints
+        .iter()
+        .map(|(name, arn)| Work::Endpoint {
+            name: name.clone(),
+            arn: arn.clone(),
+        })
+        .chain(components.iter().map(|c| Work::Component {
+            name: c.name.clone(),
+            arn: c.arn.clone(),
+        }))
+        .chain(gone.into_iter().map(Work::Gone))
+        .collect();
+    fastrand::shuffle(&mut work);
+    Ok(work)
+}
+
 async fn one(app: &App, work: &Work, dry_run: bool, dl: &Deadline) -> Entry {
     let attempt = match work {
         Work::Endpoint { name, arn } => {
-            let target = Target {
-                name,
-                arn_hint: Some(arn),
-            };
+            let target = Target::endpoint(name, Some(arn));
             reconcile::reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await
         }
         Work::Component { name, arn } => {
-            let target = Target {
-                name,
-                arn_hint: Some(arn),
-            };
-            reconcile_component_reporting(app, target, Intent::FromTags, dry_run, dl).await
+            let target = Target::component(name, Some(arn));
+            reconcile::reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await
         }
-        Work::Gone { name } => reconcile::Attempt {
-            result: clean_up(app, name, dry_run, dl).await,
+        Work::Gone(unit) => reconcile::Attempt {
+            result: reconcile::clean_up(app, unit, dry_run, dl).await,
             last_status: None,
         },
     };
-    entry(
-        work.name(),
-        matches!(work, Work::Endpoint { .. }),
-        attempt,
-        dry_run,
-    )
+    entry(work.subject(), attempt, dry_run)
 }
 
-/// One line of the report from what a reconcile did (or, in a dry run, would do).
-pub fn entry(name: &str, is_endpoint: bool, attempt: reconcile::Attempt, dry_run: bool) -> Entry {
+/// One line of the report from what a reconcile did (or, in a dry run, would do); `subject`
+/// is who it was about as far as the caller knew.
+pub fn entry(subject: Subject, attempt: reconcile::Attempt, dry_run: bool) -> Entry {
     let done = attempt.result;
-    let (endpoint, component) = match (is_endpoint, &done) {
-        (true, _) => (name.to_string(), None),
-        (false, Ok(r)) => (r.outcome.endpoint.clone(), Some(name.to_string())),
-        (false, Err(Failure::Rejected(r))) => (r.endpoint.clone(), Some(name.to_string())),
-        (false, Err(_)) => (String::new(), Some(name.to_string())),
+    let subject = match &done {
+        Ok(r) => r.outcome.subject.clone(),
+        Err(Failure::Rejected(r)) => r.subject.clone(),
+        Err(_) => subject,
     };
     let (result, writes, reason, warnings) = match done {
         Ok(r) => {
             let o = r.outcome;
+            let verdict = o.verdict(dry_run);
             let writes = o.write_count();
             // A skipped endpoint's reason is its line; a dry run has nothing to report but
             // what it would write.
@@ -195,7 +219,7 @@ pub fn entry(name: &str, is_endpoint: bool, attempt: reconcile::Attempt, dry_run
                 (Decision::Ready(_), true) => None,
                 _ => o.reason,
             };
-            (Verdict::of(o.kind, dry_run), writes, reason, o.warnings)
+            (verdict, writes, reason, o.warnings)
         }
         Err(Failure::Rejected(r)) => {
             let problems: Vec<String> = r.problems.iter().map(ToString::to_string).collect();
@@ -204,8 +228,7 @@ pub fn entry(name: &str, is_endpoint: bool, attempt: reconcile::Attempt, dry_run
         Err(e) => (Verdict::Failed, 0, Some(e.to_string()), Vec::new()),
     };
     let entry = Entry {
-        endpoint,
-        inference_component: component,
+        subject,
         result,
         status: attempt.last_status,
         writes,
@@ -213,8 +236,8 @@ pub fn entry(name: &str, is_endpoint: bool, attempt: reconcile::Attempt, dry_run
         warnings,
     };
     tracing::info!(
-        endpoint = entry.endpoint.as_str(),
-        inference_component = entry.inference_component.as_deref().unwrap_or(""),
+        endpoint = entry.subject.endpoint_name().unwrap_or_default(),
+        inference_component = entry.subject.component_name().unwrap_or_default(),
         result = entry.result.as_str(),
         writes = entry.writes,
         reason = entry.reason.as_deref().unwrap_or(""),

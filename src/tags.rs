@@ -88,15 +88,75 @@ impl EndpointTags {
     }
 }
 
-pub const SETTINGS: [&str; 7] = [
-    "template",
-    "min-capacity",
-    "max-capacity",
-    "target-value",
-    "scale-in-cooldown",
-    "scale-out-cooldown",
-    "disable-scale-in",
-];
+/// Every setting a `P:` tag can carry, declared once: its key ([`Setting::key`]), how its
+/// value parses ([`set`]) and where it lands ([`Overrides::tag_of`]) are exhaustive matches, so
+/// a new setting that misses one does not compile, and one missing from [`Setting::ALL`] fails
+/// the test that holds the README's tag reference to this list. Its effect is `desire`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Template,
+    MinCapacity,
+    MaxCapacity,
+    TargetValue,
+    ScaleInCooldown,
+    ScaleOutCooldown,
+    DisableScaleIn,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 7] = [
+        Setting::Template,
+        Setting::MinCapacity,
+        Setting::MaxCapacity,
+        Setting::TargetValue,
+        Setting::ScaleInCooldown,
+        Setting::ScaleOutCooldown,
+        Setting::DisableScaleIn,
+    ];
+
+    /// The setting part of its tag key: `P:<key>`, or `P:variant:<VariantName>:<key>`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Template => "template",
+            Setting::MinCapacity => "min-capacity",
+            Setting::MaxCapacity => "max-capacity",
+            Setting::TargetValue => "target-value",
+            Setting::ScaleInCooldown => "scale-in-cooldown",
+            Setting::ScaleOutCooldown => "scale-out-cooldown",
+            Setting::DisableScaleIn => "disable-scale-in",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+impl Overrides {
+    /// The tag (key and raw value) that set `setting` at this level, if one did.
+    pub fn tag_of(&self, setting: Setting) -> Option<(&str, &str)> {
+        fn k<T>(t: &Option<Tagged<T>>) -> Option<(&str, &str)> {
+            t.as_ref().map(|t| (t.key.as_str(), t.raw.as_str()))
+        }
+        match setting {
+            Setting::Template => k(&self.template),
+            Setting::MinCapacity => k(&self.min_capacity),
+            Setting::MaxCapacity => k(&self.max_capacity),
+            Setting::TargetValue => k(&self.target_value),
+            Setting::ScaleInCooldown => k(&self.scale_in_cooldown),
+            Setting::ScaleOutCooldown => k(&self.scale_out_cooldown),
+            Setting::DisableScaleIn => k(&self.disable_scale_in),
+        }
+    }
+
+    /// Every tag that set something at this level, in the order of [`Setting::ALL`].
+    pub fn tags(&self) -> Vec<(&str, &str)> {
+        Setting::ALL
+            .into_iter()
+            .filter_map(|s| self.tag_of(s))
+            .collect()
+    }
+}
 
 /// Checks a tag prefix from configuration: a legal tag key part, not AWS's reserved `aws:`.
 pub fn check_prefix(prefix: &str) -> Result<(), String> {
@@ -172,8 +232,18 @@ fn set(o: &mut Overrides, setting: &str, key: &str, raw: &str) -> Result<(), Pro
         }
     }
     let fail = |m: String| Problem::tag(key, raw, m);
-    match setting {
-        "template" => {
+    let Some(known) = Setting::from_key(setting) else {
+        let keys = Setting::ALL.map(Setting::key);
+        let hint = keys
+            .iter()
+            .filter(|s| edit_distance(s, setting) <= 2)
+            .min_by_key(|s| edit_distance(s, setting))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("; known settings: {}", keys.join(", ")));
+        return Err(fail(format!("`{setting}` is not a scaletag setting{hint}")));
+    };
+    match known {
+        Setting::Template => {
             let choice = match raw {
                 "off" => Choice::Off,
                 "" => return Err(fail("needs a template name, or `off`".into())),
@@ -184,31 +254,28 @@ fn set(o: &mut Overrides, setting: &str, key: &str, raw: &str) -> Result<(), Pro
             };
             o.template = Some(tagged(choice, key, raw));
         }
-        "min-capacity" => o.min_capacity = Some(tagged(integer(raw, 0).map_err(fail)?, key, raw)),
-        "max-capacity" => o.max_capacity = Some(tagged(integer(raw, 1).map_err(fail)?, key, raw)),
-        "scale-in-cooldown" => {
+        Setting::MinCapacity => {
+            o.min_capacity = Some(tagged(integer(raw, 0).map_err(fail)?, key, raw))
+        }
+        Setting::MaxCapacity => {
+            o.max_capacity = Some(tagged(integer(raw, 1).map_err(fail)?, key, raw))
+        }
+        Setting::ScaleInCooldown => {
             o.scale_in_cooldown = Some(tagged(integer(raw, 0).map_err(fail)?, key, raw))
         }
-        "scale-out-cooldown" => {
+        Setting::ScaleOutCooldown => {
             o.scale_out_cooldown = Some(tagged(integer(raw, 0).map_err(fail)?, key, raw))
         }
-        "target-value" => o.target_value = Some(tagged(decimal(raw).map_err(fail)?, key, raw)),
-        "disable-scale-in" => {
+        Setting::TargetValue => {
+            o.target_value = Some(tagged(decimal(raw).map_err(fail)?, key, raw))
+        }
+        Setting::DisableScaleIn => {
             let b = match raw {
                 "true" => true,
                 "false" => false,
                 _ => return Err(fail("must be `true` or `false`".into())),
             };
             o.disable_scale_in = Some(tagged(b, key, raw));
-        }
-        unknown => {
-            let hint = SETTINGS
-                .iter()
-                .filter(|s| edit_distance(s, unknown) <= 2)
-                .min_by_key(|s| edit_distance(s, unknown))
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("; known settings: {}", SETTINGS.join(", ")));
-            return Err(fail(format!("`{unknown}` is not a scaletag setting{hint}")));
         }
     }
     Ok(())
@@ -268,6 +335,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    /// The README's tag reference and this list say the same: a setting missing from
+    /// `Setting::ALL` (so never parsed) or from the README (so never documented) fails here.
+    #[test]
+    fn every_setting_is_documented_and_every_documented_setting_parses() {
+        let readme = include_str!("../README.md");
+        let table = &readme[readme.find("## Tag reference").expect("tag reference")..];
+        let table = &table[..table[3..].find("\n## ").map_or(table.len(), |n| n + 3)];
+        let documented: std::collections::BTreeSet<&str> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `P:"))
+            .filter_map(|l| l.split('`').next())
+            .filter(|k| !k.starts_with("variant:") && *k != STATUS_SETTING)
+            .collect();
+        let known: std::collections::BTreeSet<&str> =
+            Setting::ALL.iter().map(|s| s.key()).collect();
+        assert_eq!(documented, known);
+        for s in Setting::ALL {
+            assert_eq!(Setting::from_key(s.key()), Some(s));
+        }
+    }
+
     use super::*;
 
     fn parse_all(tags: &[(&str, &str)]) -> (EndpointTags, Vec<String>) {

@@ -1,13 +1,17 @@
-//! Scale to zero and back for inference components: the two pieces Application Auto Scaling
-//! does not make by itself (docs/aws-behaviour.md §9).
+//! Scale to zero and back: the two pieces Application Auto Scaling does not make by itself
+//! (docs/aws-behaviour.md §9), described by data for any kind of unit.
 //!
-//! Target tracking takes an inference component (IC) down to 0 copies, but cannot bring it
-//! back: with no copy there is no per-copy metric. AWS's answer is a step-scaling policy that
-//! adds one copy, fired by a CloudWatch alarm on `NoCapacityInvocationFailures` (requests that
-//! found no copy to serve them). scaletag creates both when an IC's MinCapacity is 0, owns
-//! both by name, and removes both when MinCapacity goes back above 0, on `off`, and on detach.
+//! Target tracking takes a unit down to zero, but cannot bring it back: at zero there is no
+//! per-copy (or per-instance) metric. AWS's answer is a step-scaling policy that adds one,
+//! fired by a CloudWatch alarm on a metric that has data exactly when requests find no
+//! capacity. scaletag creates both when a unit's MinCapacity is 0, owns both by name, and
+//! removes both when MinCapacity goes back above 0, on `off`, on detach, and when the resource
+//! is gone. Whose an alarm is, is read from its dimensions ([`owner`]), never guessed from
+//! its name: the sweep removes only those whose resource is gone.
 
 use serde::{Deserialize, Serialize};
+
+use crate::resource::Scalable;
 
 /// The step policy's name. Like every policy scaletag owns, it starts with `scaletag-`.
 pub const WAKE_POLICY: &str = "scaletag-wake-from-zero";
@@ -15,15 +19,51 @@ pub const WAKE_POLICY: &str = "scaletag-wake-from-zero";
 /// The prefix of every alarm scaletag owns; IAM confines its alarm writes to these names.
 pub const ALARM_PREFIX: &str = "scaletag-wake-";
 
-/// The alarm that wakes `component`. CloudWatch alarm names are unique per account and region,
-/// as IC names are, so the IC's name makes it unique.
-pub fn alarm_name(component: &str) -> String {
-    format!("{ALARM_PREFIX}{component}")
+/// What brings one unit back from zero: the step policy, and the alarm that fires it (its
+/// action, the policy's ARN, is filled in by `diff`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wake {
+    pub step: StepScaling,
+    pub alarm: Alarm,
 }
 
-/// The IC an alarm of scaletag's wakes, read back from its name.
-pub fn component_of_alarm(alarm: &str) -> Option<&str> {
-    alarm.strip_prefix(ALARM_PREFIX).filter(|c| !c.is_empty())
+/// The alarm a unit of this kind would have, named after the unit: CloudWatch alarm names are
+/// unique per account and region, as IC names are. `None` for a kind that never has one.
+pub fn alarm_name(unit: &Scalable) -> Option<String> {
+    match unit {
+        Scalable::Component { name } => Some(format!("{ALARM_PREFIX}{name}")),
+        Scalable::Variant { .. } => None,
+    }
+}
+
+/// The unit one of scaletag's alarms wakes, read from the alarm's metric dimensions.
+pub fn owner(alarm: &Alarm) -> Option<Scalable> {
+    let dimension = |name: &str| {
+        alarm
+            .dimensions
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.value.clone())
+    };
+    match (alarm.metric_name.as_str(), dimension(COMPONENT_DIMENSION)) {
+        (COMPONENT_METRIC, Some(name)) => Some(Scalable::Component { name }),
+        _ => None,
+    }
+}
+
+/// The metric that says requests found an IC at 0 copies, and its dimension.
+const COMPONENT_METRIC: &str = "NoCapacityInvocationFailures";
+const COMPONENT_DIMENSION: &str = "InferenceComponentName";
+
+/// What wakes `unit`, when its kind can be woken from zero; `None` when it cannot.
+pub fn for_unit(unit: &Scalable) -> Option<Wake> {
+    match unit {
+        Scalable::Component { name } => Some(Wake {
+            step: step_policy(),
+            alarm: component_alarm(name),
+        }),
+        Scalable::Variant { .. } => None,
+    }
 }
 
 /// `StepScalingPolicyConfiguration`, in the AAS API's field names.
@@ -46,8 +86,8 @@ pub struct StepAdjustment {
     pub scaling_adjustment: i32,
 }
 
-/// The step policy of AWS's scale-to-zero guide: one more copy each time the alarm fires,
-/// at most once a minute.
+/// The step policy of AWS's scale-to-zero guide: one more each time the alarm fires, at most
+/// once a minute.
 pub fn step_policy() -> StepScaling {
     StepScaling {
         adjustment_type: "ChangeInCapacity".into(),
@@ -61,9 +101,17 @@ pub fn step_policy() -> StepScaling {
     }
 }
 
-/// The parts of a CloudWatch metric alarm scaletag sets, and compares. Every field has the
-/// value scaletag sends, so an alarm described back equals the wanted one exactly when
-/// nothing would change.
+/// One metric dimension of an alarm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricDimension {
+    pub name: String,
+    pub value: String,
+}
+
+/// The parts of a CloudWatch metric alarm scaletag sets, and compares, in the API's field
+/// names. Every field has the value scaletag sends, so an alarm described back equals the
+/// wanted one exactly when nothing would change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Alarm {
@@ -71,8 +119,7 @@ pub struct Alarm {
     pub alarm_description: String,
     pub namespace: String,
     pub metric_name: String,
-    /// The one dimension: `InferenceComponentName` = the IC.
-    pub component: String,
+    pub dimensions: Vec<MetricDimension>,
     pub statistic: String,
     pub period: i32,
     pub evaluation_periods: i32,
@@ -84,22 +131,25 @@ pub struct Alarm {
     pub alarm_actions: Vec<String>,
 }
 
-/// The alarm that wakes `component` through the step policy `policy_arn`.
+/// The alarm that wakes IC `component`, on requests that found it at 0 copies.
 ///
 /// AWS's guide uses `GreaterThanThreshold 1` on the one-minute Sum, which needs two failed
 /// requests in the same minute: at zero copies the first request of a quiet model would fail
 /// and wake nothing. scaletag wakes on the first (`GreaterThanOrEqualToThreshold 1`), because
 /// scale to zero is for models with little traffic, where a second request may be minutes
 /// away. Missing data (no request at all) is not breaching: the alarm rests in OK.
-pub fn alarm(component: &str, policy_arn: &str) -> Alarm {
+fn component_alarm(component: &str) -> Alarm {
     Alarm {
-        alarm_name: alarm_name(component),
+        alarm_name: format!("{ALARM_PREFIX}{component}"),
         alarm_description: format!(
             "scaletag: a request found inference component {component} at 0 copies; add one (managed by scaletag, do not edit)"
         ),
         namespace: "AWS/SageMaker".into(),
-        metric_name: "NoCapacityInvocationFailures".into(),
-        component: component.to_string(),
+        metric_name: COMPONENT_METRIC.into(),
+        dimensions: vec![MetricDimension {
+            name: COMPONENT_DIMENSION.into(),
+            value: component.to_string(),
+        }],
         statistic: "Sum".into(),
         period: 60,
         evaluation_periods: 1,
@@ -107,7 +157,7 @@ pub fn alarm(component: &str, policy_arn: &str) -> Alarm {
         threshold: 1.0,
         comparison_operator: "GreaterThanOrEqualToThreshold".into(),
         treat_missing_data: "notBreaching".into(),
-        alarm_actions: vec![policy_arn.to_string()],
+        alarm_actions: Vec::new(),
     }
 }
 
@@ -117,11 +167,19 @@ mod tests {
 
     #[test]
     fn the_alarm_wakes_on_the_first_failed_request() {
-        let a = alarm("llama", "arn:aws:autoscaling:x");
+        let unit = Scalable::Component {
+            name: "llama".into(),
+        };
+        let a = for_unit(&unit).expect("an IC can be woken").alarm;
         assert_eq!(a.alarm_name, "scaletag-wake-llama");
-        assert_eq!(component_of_alarm(&a.alarm_name), Some("llama"));
-        assert_eq!(component_of_alarm("scaletag-wake-"), None);
-        assert_eq!(component_of_alarm("TargetTracking-x"), None);
+        assert_eq!(alarm_name(&unit).as_deref(), Some("scaletag-wake-llama"));
+        // Whose it is comes from the alarm's dimensions.
+        assert_eq!(owner(&a), Some(unit));
+        let variant = Scalable::Variant {
+            endpoint: "ep".into(),
+            variant: "AllTraffic".into(),
+        };
+        assert_eq!((alarm_name(&variant), for_unit(&variant)), (None, None));
         // One failed request in a minute is Sum = 1, which must breach.
         assert_eq!(a.comparison_operator, "GreaterThanOrEqualToThreshold");
         assert_eq!(a.threshold, 1.0);
@@ -129,7 +187,7 @@ mod tests {
             (a.period, a.evaluation_periods, a.datapoints_to_alarm),
             (60, 1, 1)
         );
-        assert_eq!(a.alarm_actions, vec!["arn:aws:autoscaling:x".to_string()]);
+        assert!(a.alarm_actions.is_empty(), "filled in by diff");
     }
 
     #[test]

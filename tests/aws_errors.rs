@@ -161,6 +161,7 @@ fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
         recheck_delay: 300,
         catalog: Catalog::builtin(),
         settings: Settings::default(),
+        status_tag: true,
     }
 }
 

@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use scaletag::catalog::Catalog;
-use scaletag::desire::{self, Desired, EndpointFacts, Settings, VariantFacts, VariantKind};
+use scaletag::desire::{self, Desired, Settings};
+use scaletag::resource::{EndpointFacts, Facts, VariantFacts, VariantKind};
 use scaletag::{check, event, tags};
 
 fn corpus(name: &str) -> Vec<Value> {
@@ -15,8 +16,8 @@ fn corpus(name: &str) -> Vec<Value> {
         .expect("corpus JSON")
 }
 
-fn facts() -> EndpointFacts {
-    EndpointFacts {
+fn facts() -> Facts {
+    Facts::Endpoint(EndpointFacts {
         name: "ep".into(),
         variants: vec![
             VariantFacts {
@@ -32,7 +33,7 @@ fn facts() -> EndpointFacts {
                 },
             },
         ],
-    }
+    })
 }
 
 fn settings() -> Settings {

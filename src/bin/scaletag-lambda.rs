@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
     init_logging();
     // The version first: every log group says which build made its lines.
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "scaletag starting");
-    let (catalog, settings) = match scaletag::config::from_env(|k| std::env::var(k).ok()) {
+    let config = match scaletag::config::from_env(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
             // Exiting before the first /next is a Lambda init error; the message is in the log.
@@ -33,40 +33,12 @@ async fn main() -> Result<(), Error> {
             std::process::exit(1);
         }
     };
-    let namespace = match Namespace::parse(&std::env::var("METRICS_NAMESPACE").unwrap_or_default())
-    {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid configuration");
-            eprintln!("scaletag: {e}");
-            std::process::exit(1);
-        }
-    };
-    let config = aws_config::from_env()
+    let namespace = config.metrics_namespace.clone();
+    let sdk = aws_config::from_env()
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    let app = App {
-        aws: Aws::new(&config),
-        catalog,
-        settings,
-        recheck_queue: std::env::var("RECHECK_QUEUE_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty()),
-        recheck_delay: match std::env::var("RECHECK_DELAY_SECONDS") {
-            Ok(v) if !v.trim().is_empty() => match v.trim().parse::<i32>() {
-                Ok(n) if (0..=900).contains(&n) => n,
-                _ => {
-                    tracing::error!(value = v.as_str(), "invalid configuration");
-                    eprintln!(
-                        "scaletag: RECHECK_DELAY_SECONDS must be 0 to 900 seconds, not `{v}`"
-                    );
-                    std::process::exit(1);
-                }
-            },
-            _ => lambda::RECHECK_DELAY_SECONDS,
-        },
-    };
+    let app = App::new(Aws::new(&sdk), config);
     let (app, namespace) = (&app, &namespace);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handler(app, namespace, event).await
@@ -109,8 +81,8 @@ async fn handler(
             };
             for outcome in outcomes {
                 tracing::info!(
-                    endpoint = outcome.endpoint.as_str(),
-                    inference_component = outcome.inference_component.as_deref().unwrap_or(""),
+                    endpoint = outcome.subject.endpoint_name().unwrap_or_default(),
+                    inference_component = outcome.subject.component_name().unwrap_or_default(),
                     outcome = ?outcome.kind,
                     writes = outcome.write_count(),
                     "done"

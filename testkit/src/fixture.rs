@@ -254,9 +254,11 @@ impl Fixture {
                             p.target_tracking_scaling_policy_configuration(),
                             p.step_scaling_policy_configuration(),
                         ) {
-                            (Some(c), _) => serde_json::to_value(scaletag::aws::from_sdk(c)),
+                            (Some(c), _) => {
+                                serde_json::to_value(scaletag::autoscaling::from_sdk(c))
+                            }
                             (None, Some(c)) => {
-                                serde_json::to_value(scaletag::aws::step_from_sdk(c))
+                                serde_json::to_value(scaletag::autoscaling::step_from_sdk(c))
                             }
                             (None, None) => Ok(Value::Null),
                         };
