@@ -9,7 +9,9 @@ Usage: scripts/demo [EVENT_FILE]   (default: events/in-service.rfc3339.json)
 
 With a CloudTrail API-call event (events/ic-created.cloudtrail.json), the demo sets up an
 inference component instead, tagged for scale to zero (`ic-invocations`, min-capacity 0), and
-also prints the CloudWatch alarm that wakes it.
+also prints the CloudWatch alarm that wakes it. With events/in-service.async.json it sets up an
+asynchronous endpoint tagged to scale on its queue down to zero instances (`async-backlog`,
+min-capacity 0), and prints its wake alarm too.
 """
 import json
 import os
@@ -39,6 +41,7 @@ def main():
     aas = session.client("application-autoscaling", endpoint_url=endpoint_url)
 
     component = event.get("detail-type") == "AWS API Call via CloudTrail"
+    asynchronous = "async" in event_file.name
     if component:
         params = detail["requestParameters"]
         name = params["inferenceComponentName"]
@@ -49,6 +52,13 @@ def main():
         print(f"moto on {endpoint_url}: inference component {name} on endpoint "
               f"{params['endpointName']} (managed instance scaling down to 0) tagged "
               + ", ".join(f"{k}={v}" for k, v in tags))
+    elif asynchronous:
+        tags = [("autoscaling:template", "async-backlog"), ("autoscaling:min-capacity", "0"),
+                ("team", "ml-platform")]
+        arn = create_endpoint(sm, name, variants, tags, "ml.g5.xlarge", asynchronous=True)
+        event["detail"]["EndpointArn"] = arn
+        print(f"moto on {endpoint_url}: asynchronous endpoint {name} ({', '.join(variants)}) "
+              "tagged " + ", ".join(f"{k}={v}" for k, v in tags))
     else:
         tags = [("autoscaling:template", "default"), ("autoscaling:max-capacity", "6"),
                 ("team", "ml-platform")]
@@ -94,13 +104,14 @@ def main():
                 for p in policies
             ],
         }
-        if component:
+        if component or asynchronous:
             cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
             alarms = cloudwatch.describe_alarms(AlarmNamePrefix="scaletag-wake-")["MetricAlarms"]
             held["CloudWatch alarms (scale from zero)"] = [
                 {k: a.get(k) for k in ("AlarmName", "Namespace", "MetricName", "Dimensions",
-                                       "Statistic", "Period", "ComparisonOperator", "Threshold",
-                                       "AlarmActions")}
+                                       "Statistic", "Period", "EvaluationPeriods",
+                                       "DatapointsToAlarm", "ComparisonOperator", "Threshold",
+                                       "TreatMissingData", "AlarmActions")}
                 for a in alarms
             ]
         print(json.dumps(held, indent=2))

@@ -22,7 +22,10 @@ def start_moto():
     return proc, int(proc.stdout.readline())
 
 
-def create_endpoint(sm, name, variants, tags):
+def create_endpoint(sm, name, variants, tags, instance_type="ml.m5.large", asynchronous=False):
+    """A model, an endpoint config and an endpoint with `tags`; with `asynchronous`, the config
+    has AsyncInferenceConfig (an asynchronous endpoint, which may scale to zero instances)."""
+    queue = {"AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": f"s3://{name}-out/results"}}}
     sm.create_model(
         ModelName=f"{name}-model",
         ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
@@ -31,10 +34,11 @@ def create_endpoint(sm, name, variants, tags):
     sm.create_endpoint_config(
         EndpointConfigName=f"{name}-config",
         ProductionVariants=[
-            {"VariantName": v, "ModelName": f"{name}-model", "InstanceType": "ml.m5.large",
+            {"VariantName": v, "ModelName": f"{name}-model", "InstanceType": instance_type,
              "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
             for v in variants
         ],
+        **(queue if asynchronous else {}),
     )
     return sm.create_endpoint(
         EndpointName=name, EndpointConfigName=f"{name}-config",

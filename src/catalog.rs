@@ -35,6 +35,14 @@ pub struct TemplatePolicy {
 }
 
 impl Template {
+    /// The metric of an asynchronous endpoint one of its policies tracks, if one does: such a
+    /// template fits only an async endpoint's variants.
+    pub fn async_metric(&self) -> Option<&str> {
+        self.policies
+            .iter()
+            .find_map(|p| policy::async_metric(&p.config))
+    }
+
     /// The dimension every predefined metric of this template drives, if any does.
     pub fn metric_fit(&self) -> Option<Dimension> {
         self.policies
@@ -324,6 +332,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "async-backlog",
                 "concurrency",
                 "cpu",
                 "default",
@@ -332,6 +341,10 @@ mod tests {
                 "responsive",
                 "serverless"
             ]
+        );
+        assert_eq!(
+            c.get("async-backlog").unwrap().async_metric(),
+            Some("ApproximateBacklogSizePerInstance")
         );
         for ic in ["ic-concurrency", "ic-invocations"] {
             assert_eq!(c.get(ic).unwrap().metric_fit(), Some(Dimension::CopyCount));

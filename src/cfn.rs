@@ -287,9 +287,11 @@ pub fn parameter_instance_types<'a>(
         .collect()
 }
 
-/// The variants of an endpoint config's properties, when they are literal.
+/// The variants of an endpoint config's properties, when they are literal. A config with
+/// `AsyncInferenceConfig` makes an asynchronous endpoint: its instance variants are async.
 pub fn config_variants(properties: &Yaml) -> Option<Vec<VariantFacts>> {
     properties.get("ProductionVariants")?.as_sequence()?;
+    let asynchronous = properties.get("AsyncInferenceConfig").is_some();
     all_variants(properties)
         .map(|v| {
             // A name known only at deploy time (`!Sub`, `!Ref`, `!GetAtt`): the variants are
@@ -305,12 +307,16 @@ pub fn config_variants(properties: &Yaml) -> Option<Vec<VariantFacts>> {
                         .and_then(Yaml::as_i64)
                         .and_then(|n| i32::try_from(n).ok()),
                 },
-                None => VariantKind::Instances {
-                    instance_type: v
+                None => {
+                    let instance_type = v
                         .get("InstanceType")
                         .and_then(Yaml::as_str)
-                        .map(str::to_string),
-                },
+                        .map(str::to_string);
+                    match asynchronous {
+                        true => VariantKind::Asynchronous { instance_type },
+                        false => VariantKind::Instances { instance_type },
+                    }
+                }
             };
             Some(VariantFacts { name, kind })
         })

@@ -750,6 +750,60 @@ Resources:
         assert!(!f.iter().any(|x| x.location.contains("Mistral")), "{f:?}");
     }
 
+    /// MinCapacity 0 is an async endpoint's: it passes where the config has
+    /// `AsyncInferenceConfig`, fails on a real-time one, and follows a conditional config
+    /// into each of its branches; the queue template likewise.
+    #[test]
+    fn min_capacity_zero_and_the_queue_template_need_an_async_config_in_every_branch() {
+        let template = |config: &str, tags: &str| {
+            format!(
+                r#"
+Resources:
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties: {config}
+  Endpoint:
+    Type: AWS::SageMaker::Endpoint
+    Properties:
+      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      Tags: {tags}
+"#
+            )
+        };
+        let asynchronous = r#"
+      ProductionVariants: [{VariantName: AllTraffic, InstanceType: ml.g5.xlarge}]
+      AsyncInferenceConfig: {OutputConfig: {S3OutputPath: "s3://bucket/out"}}"#;
+        let real_time = r#"
+      ProductionVariants: [{VariantName: AllTraffic, InstanceType: ml.g5.xlarge}]"#;
+        let zero = r#"[{Key: autoscaling:template, Value: async-backlog}, {Key: autoscaling:min-capacity, Value: "0"}]"#;
+        assert!(errors(&check(&template(asynchronous, zero))).is_empty());
+        let f = check(&template(real_time, zero));
+        let e = errors(&f);
+        assert_eq!(e.len(), 2, "{f:?}");
+        assert!(
+            e.iter().any(|e| e
+                .message
+                .contains("only an asynchronous endpoint's variants scale to 0")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|e| e.message.contains(
+                "ApproximateBacklogSizePerInstance, which only asynchronous endpoints publish"
+            )),
+            "{e:?}"
+        );
+        // A config that is async in one branch only: the real-time branch is reported.
+        let conditional = r#"!If
+      - Queue
+      - ProductionVariants: [{VariantName: AllTraffic, InstanceType: ml.g5.xlarge}]
+        AsyncInferenceConfig: {OutputConfig: {S3OutputPath: "s3://bucket/out"}}
+      - ProductionVariants: [{VariantName: AllTraffic, InstanceType: ml.g5.xlarge}]"#;
+        assert!(!errors(&check(&template(conditional, zero))).is_empty());
+        let follows = r#"[{Key: autoscaling:template, Value: !If [Queue, async-backlog, default]}, !If [Queue, {Key: autoscaling:min-capacity, Value: "0"}, !Ref AWS::NoValue]]"#;
+        let f = check(&template(conditional, follows));
+        assert!(errors(&f).is_empty(), "{f:?}");
+    }
+
     pub(crate) fn errors(f: &[Finding]) -> Vec<&Finding> {
         f.iter().filter(|f| f.severity == Severity::Error).collect()
     }

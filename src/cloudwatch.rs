@@ -6,18 +6,30 @@ use crate::aws::{Aws, all_pages, found};
 use crate::retry::{AwsError, Deadline, Op, call};
 use crate::wake::{self, Alarm, MetricDimension};
 
+/// Which of scaletag's wake alarms to describe.
+#[derive(Debug, Clone, Copy)]
+pub enum AlarmQuery<'a> {
+    /// All of them (the sweep), a page at a time.
+    All,
+    /// Those of these names (one resource's units); none when the list is empty: no call.
+    Named(&'a [String]),
+    /// Those whose names start so (an endpoint's async variants).
+    Prefix(&'a str),
+}
+
 impl Aws {
-    /// scaletag's wake alarms: those `named` (none when the list is empty: no call), or
-    /// (`None`) all of them, by name prefix, a page at a time.
+    /// scaletag's wake alarms, as `query` picks them.
     pub async fn describe_alarms(
         &self,
-        named: Option<&[String]>,
+        query: AlarmQuery<'_>,
         dl: &Deadline,
     ) -> Result<Vec<Alarm>, AwsError> {
-        if named.is_some_and(<[String]>::is_empty) {
-            return Ok(Vec::new());
-        }
-        let subject = named.map_or_else(|| format!("{}*", wake::ALARM_PREFIX), |n| n.join(","));
+        let subject = match query {
+            AlarmQuery::Named([]) => return Ok(Vec::new()),
+            AlarmQuery::Named(names) => names.join(","),
+            AlarmQuery::All => format!("{}*", wake::ALARM_PREFIX),
+            AlarmQuery::Prefix(prefix) => format!("{prefix}*"),
+        };
         let subject = subject.as_str();
         let alarms = all_pages(|token| async move {
             let out = call(Op::DescribeAlarms, subject, dl, || {
@@ -26,11 +38,14 @@ impl Aws {
                     .describe_alarms()
                     .alarm_types(cw::types::AlarmType::MetricAlarm)
                     .set_next_token(token.clone());
-                match named {
-                    Some(names) => request.set_alarm_names(Some(names.to_vec())),
-                    None => request
+                match query {
+                    AlarmQuery::Named(names) => request.set_alarm_names(Some(names.to_vec())),
+                    AlarmQuery::All => request
                         .alarm_name_prefix(wake::ALARM_PREFIX)
                         .max_records(100),
+                    AlarmQuery::Prefix(prefix) => {
+                        request.alarm_name_prefix(prefix).max_records(100)
+                    }
                 }
                 .send()
             })

@@ -257,16 +257,7 @@ fn component_desire(
     let on = format!("inference component `{}`", facts.name);
     let unit = facts.unit();
     let spec = spec_for(&unit, &on, &layers, &fit, settings, &names, problems);
-    Desired::Manage(
-        spec.map(|mut s| {
-            if s.min_capacity == 0 {
-                s.wake = crate::wake::for_unit(&unit).map(Box::new);
-            }
-            VariantDesire::Scale(s)
-        })
-        .into_iter()
-        .collect(),
-    )
+    Desired::Manage(spec.map(VariantDesire::Scale).into_iter().collect())
 }
 
 /// Tags that name what is not there: a variant the endpoint does not have, a template the
@@ -358,10 +349,7 @@ fn variant_desire(
         Ok(d) => d,
         Err(reason) => return skip(reason),
     };
-    let unit = Scalable::Variant {
-        endpoint: facts.name.clone(),
-        variant: variant.name.clone(),
-    };
+    let unit = facts.unit(variant);
     let on = format!("variant `{}`", variant.name);
     let names = [
         ("EndpointName", facts.name.as_str()),
@@ -399,8 +387,16 @@ pub(crate) fn spec_for(
         dimension,
     } = *fit;
     let before = problems.len();
-    check_fit(template, choice, on, dimension, problems);
-    let (min, max) = capacity(layers, choice, template, on, dimension, settings, problems);
+    check_fit(template, choice, on, unit, dimension, problems);
+    let (min, max) = capacity(
+        layers,
+        choice,
+        template,
+        on,
+        (unit, dimension),
+        settings,
+        problems,
+    );
     let target_value = layers.pick(|o| &o.target_value);
     if let Some(tv) = target_value.filter(|_| template.policies.len() > 1) {
         problems.push(one_target_for_many(tv, template));
@@ -429,7 +425,10 @@ pub(crate) fn spec_for(
         min_capacity: min,
         max_capacity: max,
         policies: policies(template, layers, names),
-        wake: None,
+        // At zero, what brings it back: target tracking alone cannot (no per-unit metric).
+        wake: crate::wake::for_unit(unit)
+            .filter(|_| min == 0)
+            .map(Box::new),
     })
 }
 
@@ -438,10 +437,15 @@ fn dimension_of(kind: &VariantKind) -> Result<Dimension, String> {
     match kind {
         VariantKind::Instances {
             instance_type: Some(t),
+        }
+        | VariantKind::Asynchronous {
+            instance_type: Some(t),
         } if is_burstable(t) => Err(format!(
             "runs on {t}, a burstable instance type that Application Auto Scaling cannot register"
         )),
-        VariantKind::Instances { .. } => Ok(Dimension::InstanceCount),
+        VariantKind::Instances { .. } | VariantKind::Asynchronous { .. } => {
+            Ok(Dimension::InstanceCount)
+        }
         VariantKind::Serverless {
             provisioned_concurrency: None,
         } => Err(
@@ -459,7 +463,7 @@ fn capacity(
     choice: &Tagged<Choice>,
     template: &Template,
     on: &str,
-    dimension: Dimension,
+    (unit, dimension): (&Scalable, Dimension),
     settings: &Settings,
     problems: &mut Vec<Problem>,
 ) -> (i32, i32) {
@@ -492,9 +496,14 @@ fn capacity(
             max.describe()
         )));
     }
-    if min.value() == 0 && dimension == Dimension::InstanceCount {
+    // Only an asynchronous endpoint's queue holds requests while no instance runs
+    // (docs/aws-behaviour.md §10); an IC's copies go to 0 by design.
+    if min.value() == 0
+        && dimension == Dimension::InstanceCount
+        && matches!(unit, Scalable::Variant { .. })
+    {
         problems.push(min.problem(format!(
-            "MinCapacity 0 {on}: an instance-based variant needs at least 1 instance"
+            "MinCapacity 0 {on}: an instance-based variant needs at least 1 instance (only an asynchronous endpoint's variants scale to 0 instances)"
         )));
     }
     (min.value(), max.value())
@@ -572,9 +581,23 @@ fn check_fit(
     template: &Template,
     choice: &Tagged<Choice>,
     on: &str,
+    unit: &Scalable,
     dimension: Dimension,
     problems: &mut Vec<Problem>,
 ) {
+    // A metric only asynchronous endpoints publish has no data anywhere else.
+    if let Some(metric) = template.async_metric()
+        && !matches!(unit, Scalable::AsyncVariant { .. })
+    {
+        let why = match unit {
+            Scalable::Component { .. } => "has no queue",
+            _ => "is on a real-time endpoint (its config has no AsyncInferenceConfig)",
+        };
+        problems.push(choice.problem(format!(
+            "template `{}` tracks {metric}, which only asynchronous endpoints publish: {on} {why}",
+            template.name
+        )));
+    }
     if let Some(fit) = template.metric_fit().filter(|f| *f != dimension) {
         let what = |d: Dimension| match d {
             Dimension::InstanceCount => "instance count",
@@ -924,7 +947,7 @@ mod tests {
             ],
         );
         assert_eq!(p.len(), 4, "{p:?}");
-        assert!(p.iter().any(|m| m.starts_with("tag `autoscaling:template` = `defualt`: no template named `defualt` (known: concurrency, cpu, default")));
+        assert!(p.iter().any(|m| m.starts_with("tag `autoscaling:template` = `defualt`: no template named `defualt` (known: async-backlog, concurrency, cpu, default")));
         assert!(p.iter().any(|m| m.contains("did you mean `max-capacity`")));
         assert!(p.iter().any(|m| m.starts_with("tag `autoscaling:variant:Ghost:min-capacity` = `1`: endpoint `ep` has no variant `Ghost` (its variants: A)")));
         assert!(
@@ -978,6 +1001,60 @@ mod tests {
             &Settings::default(),
         );
         assert!(r.unwrap_err().problems[0].to_string().starts_with("tag `autoscaling:max-capacity` = `2`: MaxCapacity 2 on variant `A` is below MinCapacity 3 (from template `big`)"));
+    }
+
+    /// An asynchronous endpoint's variant may go to zero instances, and then wakes on its
+    /// backlog; the queue template fits it and nothing else.
+    #[test]
+    fn an_async_variant_scales_on_its_queue_down_to_zero() {
+        let f = facts(&[(
+            "AllTraffic",
+            VariantKind::Asynchronous {
+                instance_type: Some("ml.g5.xlarge".into()),
+            },
+        )]);
+        let Ok(Desired::Manage(v)) = run(
+            &f,
+            &[
+                ("autoscaling:template", "async-backlog"),
+                ("autoscaling:min-capacity", "0"),
+            ],
+        ) else {
+            panic!()
+        };
+        let VariantDesire::Scale(s) = &v[0] else {
+            panic!("{v:?}")
+        };
+        assert_eq!(s.min_capacity, 0);
+        assert!(matches!(s.unit, Scalable::AsyncVariant { .. }));
+        let wake = s.wake.as_ref().expect("woken from zero");
+        assert_eq!(wake.alarm.metric_name, "HasBacklogWithoutCapacity");
+        // Above zero: no wake.
+        let Ok(Desired::Manage(v)) = run(&f, &[("autoscaling:template", "async-backlog")]) else {
+            panic!()
+        };
+        assert!(matches!(&v[0], VariantDesire::Scale(s) if s.wake.is_none()));
+        // The queue template on an IC: its metric has no data there.
+        let ic = Facts::Component(ComponentFacts {
+            name: "llama".into(),
+            endpoint: "llm".into(),
+            variant: "AllTraffic".into(),
+            status: "InService".into(),
+            min_instances: Some(0),
+        });
+        let e = desire(
+            &ic,
+            &tags(&[("autoscaling:template", "async-backlog")]),
+            &Catalog::builtin(),
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "only asynchronous endpoints publish: inference component `llama` has no queue"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

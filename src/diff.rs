@@ -237,6 +237,8 @@ fn alarm_request(alarm: &Alarm, policy_from_put: bool) -> serde_json::Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct VariantChanges {
     pub variant: String,
+    /// Whether it is a variant of an asynchronous endpoint.
+    pub asynchronous: bool,
     pub key: Option<TargetKey>,
     pub template: Option<String>,
     /// Why the variant is skipped, when it is.
@@ -252,9 +254,10 @@ pub struct VariantChanges {
 }
 
 impl VariantChanges {
-    fn new(variant: &str) -> VariantChanges {
+    fn new(unit: &Scalable) -> VariantChanges {
         VariantChanges {
-            variant: variant.to_string(),
+            variant: unit.name().to_string(),
+            asynchronous: matches!(unit, Scalable::AsyncVariant { .. }),
             key: None,
             template: None,
             skipped: None,
@@ -279,10 +282,9 @@ pub fn diff(units: &[Scalable], desired: &Desired, current: &Current) -> Vec<Var
             .iter()
             .flat_map(|v| match v {
                 VariantDesire::Scale(spec) => vec![manage(spec, current)],
-                VariantDesire::Skip { variant, reason } => {
-                    let id = unit(variant).map(Scalable::resource_id).unwrap_or_default();
-                    vec![skip(&id, variant, reason, current)]
-                }
+                VariantDesire::Skip { variant, reason } => unit(variant)
+                    .map(|u| vec![skip(u, reason, current)])
+                    .unwrap_or_default(),
                 VariantDesire::Detach { variant } => unit(variant)
                     .map(|u| detach(u, current))
                     .unwrap_or_default(),
@@ -328,7 +330,7 @@ fn manage(spec: &desire::ScalingSpec, current: &Current) -> VariantChanges {
         resource_id: spec.unit.resource_id(),
         dimension: spec.dimension,
     };
-    let mut changes = VariantChanges::new(spec.unit.name());
+    let mut changes = VariantChanges::new(&spec.unit);
     changes.key = Some(key.clone());
     changes.template = Some(spec.template.clone());
     if let Some(register) = bounds(spec, &key, current, &mut changes) {
@@ -393,8 +395,9 @@ fn alarm_of<'a>(unit: &Scalable, current: &'a Current) -> Option<&'a Alarm> {
 }
 
 /// A variant scaletag skips: nothing to write, a word if its policies remain.
-fn skip(resource: &str, variant: &str, reason: &str, current: &Current) -> VariantChanges {
-    let mut changes = VariantChanges::new(variant);
+fn skip(unit: &Scalable, reason: &str, current: &Current) -> VariantChanges {
+    let (resource, variant) = (unit.resource_id(), unit.name());
+    let mut changes = VariantChanges::new(unit);
     changes.skipped = Some(reason.to_string());
     if current
         .policies
@@ -540,7 +543,7 @@ fn detach(unit: &Scalable, current: &Current) -> Vec<VariantChanges> {
             .collect()
     };
     if targets.is_empty() {
-        let mut changes = VariantChanges::new(unit.name());
+        let mut changes = VariantChanges::new(unit);
         changes.skipped = Some("no scalable target registered".into());
         // An alarm whose target is gone still goes: nothing scaletag made outlives its use.
         changes.actions = alarm_removals(&TargetKey {
@@ -552,7 +555,7 @@ fn detach(unit: &Scalable, current: &Current) -> Vec<VariantChanges> {
     targets
         .into_iter()
         .map(|t| {
-            let mut changes = VariantChanges::new(unit.name());
+            let mut changes = VariantChanges::new(unit);
             changes.key = Some(t.key.clone());
             changes.actions = alarm_removals(&t.key);
             detach_target(t, current, &mut changes);

@@ -15,6 +15,8 @@ pub const SOURCE: &str = "aws.sagemaker";
 pub const DETAIL_TYPE: &str = "SageMaker Endpoint State Change";
 /// How EventBridge spells the status scaletag acts on (DescribeEndpoint says `InService`).
 pub const IN_SERVICE: &str = "IN_SERVICE";
+/// An endpoint's last event: what scaletag made for it goes.
+pub const DELETING: &str = "DELETING";
 
 /// EventBridge's scheduled events (a `Schedule` event source in SAM).
 pub const SCHEDULE_SOURCE: &str = "aws.events";
@@ -33,6 +35,12 @@ pub enum Trigger {
     ComponentCall(ComponentCall),
     /// `DeleteInferenceComponent`: what scaletag made for the IC goes with it.
     ComponentDeleted {
+        name: String,
+    },
+    /// An endpoint being deleted (its state-change event says `DELETING`, or CloudTrail
+    /// records `DeleteEndpoint`): AWS deregisters its targets, but the wake alarms scaletag
+    /// made for it are scaletag's to remove.
+    EndpointDeleted {
         name: String,
     },
     /// Tags edited on endpoints and inference components: SageMaker's `AddTags`/`DeleteTags`
@@ -189,6 +197,7 @@ struct TagChangeDetail {
 #[serde(rename_all = "camelCase")]
 struct CallParameters {
     inference_component_name: Option<String>,
+    endpoint_name: Option<String>,
     resource_arn: Option<String>,
     #[serde(rename = "resourceARNList")]
     resource_arn_list: Option<Vec<String>>,
@@ -263,6 +272,15 @@ fn api_call(payload: &Value) -> Result<Trigger, EventError> {
         "DeleteInferenceComponent" => Ok(Trigger::ComponentDeleted {
             name: component_named(params.inference_component_name)?,
         }),
+        "DeleteEndpoint" => {
+            let name = params
+                .endpoint_name
+                .filter(|n| is_endpoint_name(n))
+                .ok_or_else(|| {
+                    EventError::BadApiCall("no usable `requestParameters.endpointName`".into())
+                })?;
+            Ok(Trigger::EndpointDeleted { name })
+        }
         "AddTags" | "DeleteTags" | "TagResources" | "UntagResources" => {
             let failed = call
                 .response_elements
@@ -441,6 +459,11 @@ pub fn decode(payload: &Value) -> Result<Trigger, EventError> {
                 .map(str::to_string)
         })
         .filter(|arn| arn_names(arn, &endpoint_name));
+    if status == DELETING {
+        return Ok(Trigger::EndpointDeleted {
+            name: endpoint_name,
+        });
+    }
     Ok(Trigger::EndpointStateChange(EndpointChange {
         endpoint_name,
         endpoint_arn,
@@ -597,6 +620,28 @@ mod tests {
         assert!(t.components[0].ends_with(":inference-component/llama-ic"));
         assert!(t.touches("autoscaling", "autoscaling:status"));
         assert!(!t.touches("scaling", "scaling:status"));
+    }
+
+    #[test]
+    fn a_deleted_endpoint_is_named_by_its_event_and_by_its_api_call() {
+        let mut v = sample();
+        v["detail"]["EndpointStatus"] = json!("DELETING");
+        assert_eq!(
+            decode(&v),
+            Ok(Trigger::EndpointDeleted {
+                name: "MyEndpoint".into()
+            })
+        );
+        let mut v = cloudtrail("created");
+        v["detail"]["eventName"] = json!("DeleteEndpoint");
+        v["detail"]["requestParameters"] = json!({"endpointName": "churn"});
+        v["detail"]["responseElements"] = Value::Null;
+        assert_eq!(
+            decode(&v),
+            Ok(Trigger::EndpointDeleted {
+                name: "churn".into()
+            })
+        );
     }
 
     #[test]

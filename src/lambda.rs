@@ -37,13 +37,13 @@ pub enum Response {
     /// The re-check batch, answered as Lambda's SQS integration reads it
     /// (`ReportBatchItemFailures`): only the failed messages come back.
     Recheck(RecheckResponse),
-    /// A tag edit that named several endpoints and inference components (the Tagging API):
-    /// each one's outcome.
-    Tagged(TaggedResponse),
+    /// Several resources at once (a tag edit through the Tagging API, an endpoint's
+    /// deletion): each one's outcome.
+    Several(SeveralResponse),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TaggedResponse {
+pub struct SeveralResponse {
     pub outcomes: Vec<Outcome>,
     /// ARNs the edit named that no InService endpoint or inference component has.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -112,6 +112,10 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
             let done = reconcile::clean_up(app, &unit, false, &dl).await?;
             Ok(Response::Component(done.outcome))
         }
+        Trigger::EndpointDeleted { name } => {
+            let dl = dl.within(sweep::ENDPOINT_BUDGET);
+            endpoint_deleted(app, &name, &dl).await
+        }
         Trigger::Tagged(edit)
             if !edit.touches(
                 &app.settings.tag_prefix,
@@ -136,6 +140,38 @@ pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Respons
         }),
         Trigger::Recheck(batch) => Ok(Response::Recheck(recheck(app, batch, dl).await)),
     }
+}
+
+/// An endpoint being deleted: AWS deregisters its scalable targets itself, but nobody else
+/// removes the wake alarms scaletag made for its async variants. Each is cleaned up as the
+/// sweep would (which stays the backstop).
+async fn endpoint_deleted(app: &App, name: &str, dl: &Deadline) -> Result<Response, Failure> {
+    let prefix = crate::wake::endpoint_alarms(name);
+    let alarms = app
+        .aws
+        .describe_alarms(crate::cloudwatch::AlarmQuery::Prefix(&prefix), dl)
+        .await?;
+    let units: Vec<Scalable> = alarms
+        .iter()
+        .filter_map(crate::wake::owner)
+        .filter(|u| u.endpoint() == Some(name))
+        .collect();
+    if units.is_empty() {
+        return Ok(Response::Ignored {
+            outcome: "skipped",
+            reason: format!(
+                "endpoint `{name}` is being deleted: scaletag holds no wake alarm for it (AWS deregisters its scalable targets itself)"
+            ),
+        });
+    }
+    let outcomes = futures_util::future::try_join_all(units.iter().map(|u| async move {
+        Ok::<_, Failure>(reconcile::clean_up(app, u, false, dl).await?.outcome)
+    }))
+    .await?;
+    Ok(Response::Several(SeveralResponse {
+        outcomes,
+        not_found: Vec::new(),
+    }))
 }
 
 /// A resource a tag edit named, found by its ARN.
@@ -192,7 +228,7 @@ async fn tagged(app: &App, edit: &Tagged, dl: &Deadline) -> Result<Response, Fai
             other => other,
         })
         .collect::<Result<Vec<Outcome>, Failure>>()?;
-    Ok(Response::Tagged(TaggedResponse {
+    Ok(Response::Several(SeveralResponse {
         outcomes,
         not_found,
     }))
@@ -488,7 +524,7 @@ fn response_counts(response: &Response) -> (Subject<'_>, Vec<Verdict>, usize) {
             verdicts.extend(r.failures().map(|_| Verdict::Failed));
             (subject, verdicts, writes)
         }
-        Response::Tagged(r) => several("api-call", &r.outcomes),
+        Response::Several(r) => several("api-call", &r.outcomes),
         Response::Sweep(report) => (
             Subject::endpoint(None),
             Vec::new(),

@@ -59,6 +59,9 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VariantOutcome {
     pub variant: String,
+    /// A variant of an asynchronous endpoint (said only when it is one).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub asynchronous: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +106,7 @@ impl Outcome {
                 .iter()
                 .map(|p| VariantOutcome {
                     variant: p.variant.clone(),
+                    asynchronous: p.asynchronous,
                     resource_id: p.key.as_ref().map(|k| k.resource_id.clone()),
                     dimension: p.key.as_ref().map(|k| k.dimension),
                     template: p.template.clone(),

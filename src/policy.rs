@@ -133,6 +133,35 @@ impl std::fmt::Display for Dimension {
     }
 }
 
+/// The metrics only asynchronous endpoints publish (namespace `AWS/SageMaker`, dimension
+/// `EndpointName`; docs/aws-behaviour.md §10).
+pub const ASYNC_METRICS: [&str; 4] = [
+    "ApproximateBacklogSize",
+    "ApproximateBacklogSizePerInstance",
+    "ApproximateAgeOfOldestRequest",
+    "HasBacklogWithoutCapacity",
+];
+
+/// The async-only metric a customized metric tracks, if it does (directly, or in metric math).
+pub fn async_metric(config: &TargetTracking) -> Option<&str> {
+    let c = config.customized_metric_specification.as_ref()?;
+    let sagemaker = |ns: Option<&str>| ns == Some("AWS/SageMaker");
+    let direct = c
+        .metric_name
+        .as_deref()
+        .filter(|_| sagemaker(c.namespace.as_deref()));
+    let queried = c.metrics.iter().flatten().find_map(|q| {
+        let m = &q.metric_stat.as_ref()?.metric;
+        m.metric_name
+            .as_deref()
+            .filter(|_| sagemaker(m.namespace.as_deref()))
+    });
+    direct
+        .into_iter()
+        .chain(queried)
+        .find(|name| ASYNC_METRICS.contains(name))
+}
+
 /// The dimensions a metric can drive; `None` for a customized metric (it fits any).
 pub fn metric_fit(config: &TargetTracking) -> Option<Dimension> {
     let predefined = config.predefined_metric_specification.as_ref()?;

@@ -15,6 +15,7 @@ use futures_util::future::{Either, select, try_join, try_join_all, try_join4};
 
 use crate::autoscaling::TargetOwner;
 use crate::aws::Aws;
+use crate::cloudwatch::AlarmQuery;
 use crate::decision::{Intent, Reading};
 use crate::diff::{self, Current};
 use crate::outcome::{Outcome, Skip};
@@ -260,7 +261,7 @@ pub async fn read_current(
         aws.describe_targets(&ids, dl),
         try_join_all(ids.iter().map(|id| aws.describe_policies(id, dl))),
         try_join_all(ids.iter().map(|id| aws.describe_scheduled_actions(id, dl))),
-        aws.describe_alarms(Some(&alarm_names), dl),
+        aws.describe_alarms(AlarmQuery::Named(&alarm_names), dl),
     )
     .await?;
     Ok(Current {

@@ -353,15 +353,23 @@ pub async fn clean_up(
             status: "Deleted".into(),
             min_instances: None,
         }),
-        Scalable::Variant { endpoint, variant } => Facts::Endpoint(EndpointFacts {
-            name: endpoint.clone(),
-            variants: vec![VariantFacts {
-                name: variant.clone(),
-                kind: VariantKind::Instances {
+        Scalable::Variant { endpoint, variant } | Scalable::AsyncVariant { endpoint, variant } => {
+            let kind = match unit {
+                Scalable::AsyncVariant { .. } => VariantKind::Asynchronous {
                     instance_type: None,
                 },
-            }],
-        }),
+                _ => VariantKind::Instances {
+                    instance_type: None,
+                },
+            };
+            Facts::Endpoint(EndpointFacts {
+                name: endpoint.clone(),
+                variants: vec![VariantFacts {
+                    name: variant.clone(),
+                    kind,
+                }],
+            })
+        }
     };
     let decided = async {
         let current = reading::read_current(&app.aws, &facts.units(), dl).await?;
@@ -385,7 +393,9 @@ async fn still_there(
 ) -> Result<Option<Outcome>, Failure> {
     let (kind, name) = match unit {
         Scalable::Component { name } => (ResourceKind::Component, name.as_str()),
-        Scalable::Variant { endpoint, .. } => (ResourceKind::Endpoint, endpoint.as_str()),
+        Scalable::Variant { endpoint, .. } | Scalable::AsyncVariant { endpoint, .. } => {
+            (ResourceKind::Endpoint, endpoint.as_str())
+        }
     };
     let found = match kind {
         ResourceKind::Endpoint => app

@@ -175,7 +175,12 @@ pub fn outcome_text(o: &Outcome, s: Style) -> String {
             (None, Some(t)) => format!("template {t}"),
             (None, None) => String::new(),
         };
-        out.push_str(format!("  {} {what}", v.variant).trim_end());
+        let hosting = if v.asynchronous {
+            " (asynchronous)"
+        } else {
+            ""
+        };
+        out.push_str(format!("  {}{hosting} {what}", v.variant).trim_end());
         out.push('\n');
         if !v.bounds_held_by.is_empty() {
             out.push_str(&format!(

@@ -25,9 +25,12 @@ pub struct VariantFacts {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum VariantKind {
-    Instances {
-        instance_type: Option<String>,
-    },
+    /// Real-time, on instances.
+    Instances { instance_type: Option<String> },
+    /// On instances, behind a queue: a variant of an endpoint whose config has
+    /// `AsyncInferenceConfig` (docs/aws-behaviour.md §10). It may scale to zero instances.
+    Asynchronous { instance_type: Option<String> },
+    /// Serverless, scaled by its provisioned concurrency when it has one.
     Serverless {
         provisioned_concurrency: Option<i32>,
     },
@@ -80,15 +83,24 @@ impl Facts {
 }
 
 impl EndpointFacts {
-    /// Its variants as scalable units.
+    /// Its variants as scalable units, each of its kind.
     pub fn units(&self) -> Vec<Scalable> {
-        self.variants
-            .iter()
-            .map(|v| Scalable::Variant {
-                endpoint: self.name.clone(),
-                variant: v.name.clone(),
-            })
-            .collect()
+        self.variants.iter().map(|v| self.unit(v)).collect()
+    }
+
+    /// One variant as a scalable unit.
+    pub fn unit(&self, variant: &VariantFacts) -> Scalable {
+        let (endpoint, name) = (self.name.clone(), variant.name.clone());
+        match variant.kind {
+            VariantKind::Asynchronous { .. } => Scalable::AsyncVariant {
+                endpoint,
+                variant: name,
+            },
+            VariantKind::Instances { .. } | VariantKind::Serverless { .. } => Scalable::Variant {
+                endpoint,
+                variant: name,
+            },
+        }
     }
 
     /// The resource ids of all its variants, in order.
@@ -108,9 +120,11 @@ impl ComponentFacts {
 /// One thing Application Auto Scaling scales for scaletag.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scalable {
-    /// A production (or shadow) variant of an endpoint: its instances, or its provisioned
-    /// concurrency.
+    /// A production (or shadow) variant of a real-time endpoint: its instances, or its
+    /// provisioned concurrency.
     Variant { endpoint: String, variant: String },
+    /// A variant of an asynchronous endpoint: its instances, down to zero.
+    AsyncVariant { endpoint: String, variant: String },
     /// An inference component: its copies.
     Component { name: String },
 }
@@ -121,7 +135,8 @@ impl Scalable {
     /// ARNs are.
     pub fn resource_id(&self) -> String {
         match self {
-            Scalable::Variant { endpoint, variant } => {
+            Scalable::Variant { endpoint, variant }
+            | Scalable::AsyncVariant { endpoint, variant } => {
                 format!("endpoint/{endpoint}/variant/{variant}")
             }
             Scalable::Component { name } => format!("inference-component/{name}"),
@@ -131,7 +146,7 @@ impl Scalable {
     /// How outcomes name it: the variant's name, or the IC's.
     pub fn name(&self) -> &str {
         match self {
-            Scalable::Variant { variant, .. } => variant,
+            Scalable::Variant { variant, .. } | Scalable::AsyncVariant { variant, .. } => variant,
             Scalable::Component { name } => name,
         }
     }
@@ -140,12 +155,23 @@ impl Scalable {
     pub fn component(&self) -> Option<&str> {
         match self {
             Scalable::Component { name } => Some(name),
-            Scalable::Variant { .. } => None,
+            Scalable::Variant { .. } | Scalable::AsyncVariant { .. } => None,
+        }
+    }
+
+    /// The endpoint it is a variant of, or (an IC) none that its identity names.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            Scalable::Variant { endpoint, .. } | Scalable::AsyncVariant { endpoint, .. } => {
+                Some(endpoint)
+            }
+            Scalable::Component { .. } => None,
         }
     }
 
     /// The unit a scalable target is for: its dimension says the kind, its resource id (as
-    /// [`Scalable::resource_id`] writes it) the names. `None` for an id of another shape.
+    /// [`Scalable::resource_id`] writes it) the names. `None` for an id of another shape. A
+    /// target does not say whether its endpoint is asynchronous: a variant's is `Variant`.
     pub fn of_target(resource_id: &str, dimension: crate::policy::Dimension) -> Option<Scalable> {
         use crate::policy::Dimension;
         match dimension {
@@ -171,7 +197,9 @@ impl Scalable {
     pub fn default_dimension(&self) -> crate::policy::Dimension {
         match self {
             Scalable::Component { .. } => crate::policy::Dimension::CopyCount,
-            Scalable::Variant { .. } => crate::policy::Dimension::InstanceCount,
+            Scalable::Variant { .. } | Scalable::AsyncVariant { .. } => {
+                crate::policy::Dimension::InstanceCount
+            }
         }
     }
 }

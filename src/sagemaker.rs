@@ -18,6 +18,9 @@ pub struct Described {
     pub config_name: String,
     /// Variant name and, for serverless variants, `Some(provisioned concurrency)`.
     pub variants: Vec<(String, Option<Option<i32>>)>,
+    /// Whether it was created from a config with `AsyncInferenceConfig` (DescribeEndpoint
+    /// returns it): every variant of it is asynchronous.
+    pub asynchronous: bool,
 }
 
 impl Described {
@@ -39,6 +42,9 @@ impl Described {
                 kind: match serverless {
                     Some(pc) => VariantKind::Serverless {
                         provisioned_concurrency: *pc,
+                    },
+                    None if self.asynchronous => VariantKind::Asynchronous {
+                        instance_type: instance_types.get(name).cloned(),
                     },
                     None => VariantKind::Instances {
                         instance_type: instance_types.get(name).cloned(),
@@ -86,6 +92,7 @@ impl Aws {
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
             config_name: o.endpoint_config_name().unwrap_or_default().to_string(),
+            asynchronous: o.async_inference_config().is_some(),
             // Shadow variants are variants like the others: AAS scales them the same way, and
             // AWS recommends it (docs/aws-behaviour.md §8).
             variants: o

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use futures_util::future::try_join4;
 use futures_util::stream;
 
+use crate::cloudwatch::AlarmQuery;
 use crate::decision::{Decision, Intent};
 use crate::outcome::{Entry, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
@@ -57,7 +58,8 @@ impl Work {
             Work::Endpoint { name, .. } => Subject::endpoint(name),
             Work::Component { name, .. } => Subject::component(name, None),
             Work::Gone(Scalable::Component { name }) => Subject::component(name, None),
-            Work::Gone(Scalable::Variant { endpoint, .. }) => Subject::endpoint(endpoint),
+            Work::Gone(Scalable::Variant { endpoint, .. })
+            | Work::Gone(Scalable::AsyncVariant { endpoint, .. }) => Subject::endpoint(endpoint),
         }
     }
 }
@@ -79,7 +81,9 @@ fn leftovers(
         .chain(alarms.iter().filter_map(wake::owner))
         .filter(|u| match u {
             Scalable::Component { name } => !live_components.contains(name.as_str()),
-            Scalable::Variant { endpoint, .. } => !live_endpoints.contains(endpoint.as_str()),
+            Scalable::Variant { endpoint, .. } | Scalable::AsyncVariant { endpoint, .. } => {
+                !live_endpoints.contains(endpoint.as_str())
+            }
         })
         .collect()
 }
@@ -159,7 +163,7 @@ async fn listings(app: &App, deadline: &Deadline) -> Result<Vec<Work>, AwsError>
         aws.list_in_service_endpoints(deadline),
         aws.list_components(None, deadline),
         aws.scalable_units(deadline),
-        aws.describe_alarms(None, deadline),
+        aws.describe_alarms(AlarmQuery::All, deadline),
     )
     .await?;
     let live_endpoints: BTreeSet<&str> = endpoints.iter().map(|(n, _)| n.as_str()).collect();

@@ -28,12 +28,22 @@ pub struct Wake {
 }
 
 /// The alarm a unit of this kind would have, named after the unit: CloudWatch alarm names are
-/// unique per account and region, as IC names are. `None` for a kind that never has one.
+/// unique per account and region, as IC and endpoint names are. An async variant's name holds
+/// a `/`, which no IC, endpoint or variant name can, so the two kinds never share a name.
+/// `None` for a kind that never has one.
 pub fn alarm_name(unit: &Scalable) -> Option<String> {
     match unit {
         Scalable::Component { name } => Some(format!("{ALARM_PREFIX}{name}")),
+        Scalable::AsyncVariant { endpoint, variant } => {
+            Some(format!("{}{variant}", endpoint_alarms(endpoint)))
+        }
         Scalable::Variant { .. } => None,
     }
+}
+
+/// The prefix of the alarm names of an endpoint's async variants.
+pub fn endpoint_alarms(endpoint: &str) -> String {
+    format!("{ALARM_PREFIX}{endpoint}/")
 }
 
 /// The unit one of scaletag's alarms wakes, read from the alarm's metric dimensions.
@@ -45,8 +55,22 @@ pub fn owner(alarm: &Alarm) -> Option<Scalable> {
             .find(|d| d.name == name)
             .map(|d| d.value.clone())
     };
-    match (alarm.metric_name.as_str(), dimension(COMPONENT_DIMENSION)) {
-        (COMPONENT_METRIC, Some(name)) => Some(Scalable::Component { name }),
+    match alarm.metric_name.as_str() {
+        COMPONENT_METRIC => Some(Scalable::Component {
+            name: dimension(COMPONENT_DIMENSION)?,
+        }),
+        // The metric is the endpoint's; the variant is the one the alarm was named for.
+        ASYNC_METRIC => {
+            let endpoint = dimension(ENDPOINT_DIMENSION)?;
+            let variant = alarm
+                .alarm_name
+                .strip_prefix(&endpoint_alarms(&endpoint))
+                .filter(|v| !v.is_empty())?;
+            Some(Scalable::AsyncVariant {
+                endpoint,
+                variant: variant.to_string(),
+            })
+        }
         _ => None,
     }
 }
@@ -54,6 +78,9 @@ pub fn owner(alarm: &Alarm) -> Option<Scalable> {
 /// The metric that says requests found an IC at 0 copies, and its dimension.
 const COMPONENT_METRIC: &str = "NoCapacityInvocationFailures";
 const COMPONENT_DIMENSION: &str = "InferenceComponentName";
+/// The metric that says an async endpoint has requests queued and no instance to serve them.
+const ASYNC_METRIC: &str = "HasBacklogWithoutCapacity";
+const ENDPOINT_DIMENSION: &str = "EndpointName";
 
 /// What wakes `unit`, when its kind can be woken from zero; `None` when it cannot.
 pub fn for_unit(unit: &Scalable) -> Option<Wake> {
@@ -61,6 +88,10 @@ pub fn for_unit(unit: &Scalable) -> Option<Wake> {
         Scalable::Component { name } => Some(Wake {
             step: step_policy(),
             alarm: component_alarm(name),
+        }),
+        Scalable::AsyncVariant { endpoint, variant } => Some(Wake {
+            step: async_step_policy(),
+            alarm: async_alarm(endpoint, variant),
         }),
         Scalable::Variant { .. } => None,
     }
@@ -93,6 +124,21 @@ pub fn step_policy() -> StepScaling {
         adjustment_type: "ChangeInCapacity".into(),
         metric_aggregation_type: "Maximum".into(),
         cooldown: 60,
+        step_adjustments: vec![StepAdjustment {
+            metric_interval_lower_bound: Some(0.0),
+            metric_interval_upper_bound: None,
+            scaling_adjustment: 1,
+        }],
+    }
+}
+
+/// The step policy of AWS's async autoscaling guide: one more instance each time the alarm
+/// fires, the alarm's Average, with a cooldown of 300 s (an instance takes minutes to start).
+fn async_step_policy() -> StepScaling {
+    StepScaling {
+        adjustment_type: "ChangeInCapacity".into(),
+        metric_aggregation_type: "Average".into(),
+        cooldown: 300,
         step_adjustments: vec![StepAdjustment {
             metric_interval_lower_bound: Some(0.0),
             metric_interval_upper_bound: None,
@@ -139,16 +185,50 @@ pub struct Alarm {
 /// scale to zero is for models with little traffic, where a second request may be minutes
 /// away. Missing data (no request at all) is not breaching: the alarm rests in OK.
 fn component_alarm(component: &str) -> Alarm {
-    Alarm {
-        alarm_name: format!("{ALARM_PREFIX}{component}"),
-        alarm_description: format!(
+    alarm_of(
+        format!("{ALARM_PREFIX}{component}"),
+        format!(
             "scaletag: a request found inference component {component} at 0 copies; add one (managed by scaletag, do not edit)"
         ),
+        (COMPONENT_METRIC, COMPONENT_DIMENSION, component),
+    )
+}
+
+/// The alarm that wakes variant `variant` of async endpoint `endpoint`: AWS's recipe, as its
+/// guide gives it (`HasBacklogWithoutCapacity`, Average over 60 s, 2 of 2 periods at 1 or
+/// more, missing data missing). The metric has data only while requests wait, so the alarm
+/// rests in INSUFFICIENT_DATA when the endpoint is idle, which fires nothing.
+fn async_alarm(endpoint: &str, variant: &str) -> Alarm {
+    Alarm {
+        evaluation_periods: 2,
+        datapoints_to_alarm: 2,
+        statistic: "Average".into(),
+        treat_missing_data: "missing".into(),
+        ..alarm_of(
+            format!("{}{variant}", endpoint_alarms(endpoint)),
+            format!(
+                "scaletag: async endpoint {endpoint} has requests queued and no instance; add one to variant {variant} (managed by scaletag, do not edit)"
+            ),
+            (ASYNC_METRIC, ENDPOINT_DIMENSION, endpoint),
+        )
+    }
+}
+
+/// A wake alarm on `metric` with one `dimension` = `value`: fired by a Sum of 1 or more in one
+/// minute, resting when there is no data; each kind's recipe changes what differs.
+fn alarm_of(
+    name: String,
+    description: String,
+    (metric, dimension, value): (&str, &str, &str),
+) -> Alarm {
+    Alarm {
+        alarm_name: name,
+        alarm_description: description,
         namespace: "AWS/SageMaker".into(),
-        metric_name: COMPONENT_METRIC.into(),
+        metric_name: metric.into(),
         dimensions: vec![MetricDimension {
-            name: COMPONENT_DIMENSION.into(),
-            value: component.to_string(),
+            name: dimension.into(),
+            value: value.to_string(),
         }],
         statistic: "Sum".into(),
         period: 60,
@@ -188,6 +268,44 @@ mod tests {
             (60, 1, 1)
         );
         assert!(a.alarm_actions.is_empty(), "filled in by diff");
+    }
+
+    #[test]
+    fn an_async_variant_wakes_on_its_backlog_and_its_alarm_is_never_an_ics() {
+        let unit = Scalable::AsyncVariant {
+            endpoint: "batch".into(),
+            variant: "AllTraffic".into(),
+        };
+        let wake = for_unit(&unit).expect("an async variant can be woken");
+        assert_eq!(wake.alarm.alarm_name, "scaletag-wake-batch/AllTraffic");
+        assert_eq!(
+            alarm_name(&unit).as_deref(),
+            Some("scaletag-wake-batch/AllTraffic")
+        );
+        assert_eq!(wake.alarm.metric_name, "HasBacklogWithoutCapacity");
+        assert_eq!(
+            (
+                wake.alarm.evaluation_periods,
+                wake.alarm.datapoints_to_alarm
+            ),
+            (2, 2)
+        );
+        assert_eq!(wake.step.metric_aggregation_type, "Average");
+        assert_eq!(wake.step.cooldown, 300);
+        assert_eq!(owner(&wake.alarm), Some(unit));
+        // An IC named like the endpoint-and-variant still owns its own alarm only.
+        let ic = Scalable::Component {
+            name: "batch-AllTraffic".into(),
+        };
+        let ic_alarm = for_unit(&ic).expect("IC").alarm;
+        assert_ne!(ic_alarm.alarm_name, wake.alarm.alarm_name);
+        assert_eq!(owner(&ic_alarm), Some(ic));
+        // An alarm on the backlog whose name names no variant of its endpoint is nobody's.
+        let stray = Alarm {
+            alarm_name: "scaletag-wake-other/AllTraffic".into(),
+            ..wake.alarm.clone()
+        };
+        assert_eq!(owner(&stray), None);
     }
 
     #[test]

@@ -331,7 +331,7 @@ fn function_trigger_and_failure_destination() {
     assert_eq!(
         rule["EventPattern"],
         serde_json::json!({"source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
-                           "detail": {"EndpointStatus": ["IN_SERVICE"]}})
+                           "detail": {"EndpointStatus": ["IN_SERVICE", "DELETING"]}})
     );
     let invoke = &cfn["Resources"]["ScaletagFunctionEventInvokeConfig"]["Properties"];
     assert_eq!(invoke["MaximumRetryAttempts"], 2);

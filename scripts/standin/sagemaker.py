@@ -33,6 +33,13 @@
    twice with both values; here a tag whose key the resource already has replaces its value, in
    place, and new keys are appended, as AWS lists them.
 
+4. Asynchronous endpoints (SageMaker API Reference: DescribeEndpoint `AsyncInferenceConfig`,
+   "Returns the description of an endpoint configuration created using the
+   CreateEndpointConfig API"). An endpoint created from a config with `AsyncInferenceConfig`
+   returns that config's `AsyncInferenceConfig` in DescribeEndpoint; moto keeps it on the
+   config (DescribeEndpointConfig returns it) but leaves it out of DescribeEndpoint. An endpoint
+   whose config has none returns none.
+
 Not covered: moto 5.2.5 has no UpdateEndpoint at all (it answers HTTP 500 "not implemented"),
 so there is nothing to carry shadow variants through; UpdateEndpointWeightsAndCapacities stays
 moto's and knows production variants only.
@@ -123,6 +130,10 @@ def _create_endpoint_config(self):
 def _create_endpoint(self, endpoint_name, endpoint_config_name, tags):
     endpoint = _original_create_endpoint(self, endpoint_name, endpoint_config_name, tags)
     config = self.endpoint_configs.get(endpoint_config_name)
+    queue = getattr(config, "async_inference_config", None)
+    if queue:
+        # Comes out as "AsyncInferenceConfig" in DescribeEndpoint.
+        endpoint.async_inference_config = copy.deepcopy(queue)
     shadow = getattr(config, "shadow_production_variants", None)
     if shadow:
         # moto's own ProductionVariant -> ProductionVariantSummary conversion; comes out as

@@ -215,6 +215,23 @@ class ShadowVariants(SageMakerCase):
               "CurrentInstanceCount": 3, "DesiredInstanceCount": 3}],
         )
 
+    def test_an_async_endpoint_describes_its_async_inference_config_and_a_real_time_one_none(self):
+        queue = {"OutputConfig": {"S3OutputPath": "s3://bucket/async-out"}}
+        for asynchronous in (True, False):
+            config, endpoint = unique("cfg"), unique("ep")
+            extra = {"AsyncInferenceConfig": queue} if asynchronous else {}
+            self.sm.create_endpoint_config(
+                EndpointConfigName=config,
+                ProductionVariants=[self.variant("AllTraffic", "ml.g5.xlarge", 1)],
+                **extra,
+            )
+            self.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+            described = self.sm.describe_endpoint(EndpointName=endpoint)
+            if asynchronous:
+                self.assertEqual(described["AsyncInferenceConfig"], queue)
+            else:
+                self.assertNotIn("AsyncInferenceConfig", described)
+
     def test_serverless_shadow_variant_reports_its_serverless_config(self):
         config, endpoint = unique("cfg"), unique("ep")
         serverless = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}

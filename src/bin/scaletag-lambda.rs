@@ -76,7 +76,7 @@ async fn handler(
                     .collect(),
                 Response::Component(o) => vec![o],
                 Response::Recheck(r) => r.outcomes.iter().collect(),
-                Response::Tagged(r) => r.outcomes.iter().collect(),
+                Response::Several(r) => r.outcomes.iter().collect(),
                 Response::Sweep(_) | Response::Ignored { .. } => Vec::new(),
             };
             for outcome in outcomes {

@@ -145,14 +145,24 @@ impl Fixture {
         self.alarms().into_iter().find(|a| a["name"] == name)
     }
 
+    /// An alarm by name, if CloudWatch holds it (as [`Fixture::alarms`] shows it).
+    pub fn alarm_named(&self, name: &str) -> Option<Value> {
+        self.alarms().into_iter().find(|a| a["name"] == name)
+    }
+
     /// The ARN of one scaling policy of an IC.
     pub fn policy_arn(&self, name: &str, policy: &str) -> Option<String> {
+        self.policy_arn_on(&format!("inference-component/{name}"), policy)
+    }
+
+    /// The ARN of one scaling policy on a resource id.
+    pub fn policy_arn_on(&self, resource_id: &str, policy: &str) -> Option<String> {
         self.rt.block_on(async {
             let out = self
                 .aas
                 .describe_scaling_policies()
                 .service_namespace(ServiceNamespace::Sagemaker)
-                .resource_id(format!("inference-component/{name}"))
+                .resource_id(resource_id)
                 .policy_names(policy)
                 .send()
                 .await
@@ -186,6 +196,11 @@ impl Fixture {
                         "threshold": a.threshold(),
                         "metric": a.metric_name(),
                         "namespace": a.namespace(),
+                        "statistic": a.statistic().map(|s| s.as_str()),
+                        "period": a.period(),
+                        "evaluation_periods": a.evaluation_periods(),
+                        "datapoints_to_alarm": a.datapoints_to_alarm(),
+                        "treat_missing_data": a.treat_missing_data(),
                         "dimensions": a.dimensions().iter().map(|d| json!({"Name": d.name(), "Value": d.value()})).collect::<Vec<_>>(),
                     })
                 })

@@ -14,6 +14,9 @@ pub enum Variant {
     Serverless(&'static str, Option<i32>),
     /// A shadow variant on instances (ShadowProductionVariants).
     Shadow(&'static str, &'static str),
+    /// A variant on instances of an asynchronous endpoint: the config gets
+    /// `AsyncInferenceConfig`.
+    Async(&'static str, &'static str),
 }
 
 /// What AAS holds for an endpoint, in a form tests can compare.
@@ -75,7 +78,7 @@ impl Fixture {
         self.rt.block_on(async {
             self.model(&format!("{name}-model")).await;
             let pv = |v: &Variant| match v {
-                Variant::Instances(n, ty) | Variant::Shadow(n, ty) => {
+                Variant::Instances(n, ty) | Variant::Shadow(n, ty) | Variant::Async(n, ty) => {
                     t::ProductionVariant::builder()
                         .variant_name(*n)
                         .model_name(format!("{name}-model"))
@@ -100,11 +103,24 @@ impl Fixture {
                 .iter()
                 .partition(|v| matches!(v, Variant::Shadow(..)));
             let shadows: Vec<t::ProductionVariant> = shadows.into_iter().map(pv).collect();
+            let queue = variants
+                .iter()
+                .any(|v| matches!(v, Variant::Async(..)))
+                .then(|| {
+                    t::AsyncInferenceConfig::builder()
+                        .output_config(
+                            t::AsyncInferenceOutputConfig::builder()
+                                .s3_output_path("s3://scaletag-test/async-out")
+                                .build(),
+                        )
+                        .build()
+                });
             self.sm
                 .create_endpoint_config()
                 .endpoint_config_name(format!("{name}-config"))
                 .set_production_variants(Some(pvs.into_iter().map(pv).collect()))
                 .set_shadow_production_variants((!shadows.is_empty()).then_some(shadows))
+                .set_async_inference_config(queue)
                 .send()
                 .await
                 .expect("create endpoint config");
