@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_sagemaker as sagemaker;
+use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 
 use crate::aws::{Aws, all_pages, found};
 use crate::resource::{ComponentFacts, EndpointFacts, VariantFacts, VariantKind};
@@ -71,12 +72,12 @@ pub struct ListedComponent {
 }
 
 impl Aws {
-    /// `None` when the endpoint does not exist (any more).
-    pub async fn describe_endpoint(
+    /// DescribeEndpoint as SageMaker answers it; `None` when the endpoint does not exist.
+    async fn endpoint_description(
         &self,
         name: &str,
         dl: &Deadline,
-    ) -> Result<Option<Described>, AwsError> {
+    ) -> Result<Option<DescribeEndpointOutput>, AwsError> {
         let out = call(Op::DescribeEndpoint, name, dl, || {
             self.sagemaker
                 .describe_endpoint()
@@ -84,7 +85,17 @@ impl Aws {
                 .send()
         })
         .await?;
-        Ok(found(out).map(|o| Described {
+        Ok(found(out))
+    }
+
+    /// `None` when the endpoint does not exist (any more).
+    pub async fn describe_endpoint(
+        &self,
+        name: &str,
+        dl: &Deadline,
+    ) -> Result<Option<Described>, AwsError> {
+        let out = self.endpoint_description(name, dl).await?;
+        Ok(out.map(|o| Described {
             name: o.endpoint_name().unwrap_or(name).to_string(),
             arn: o.endpoint_arn().unwrap_or_default().to_string(),
             status: o
@@ -315,14 +326,8 @@ impl Aws {
         variant: &str,
         dl: &Deadline,
     ) -> Result<Option<i32>, AwsError> {
-        let out = call(Op::DescribeEndpoint, endpoint, dl, || {
-            self.sagemaker
-                .describe_endpoint()
-                .endpoint_name(endpoint)
-                .send()
-        })
-        .await?;
-        Ok(found(out).and_then(|o| {
+        let out = self.endpoint_description(endpoint, dl).await?;
+        Ok(out.and_then(|o| {
             o.production_variants()
                 .iter()
                 .find(|v| v.variant_name() == Some(variant))
