@@ -9,7 +9,6 @@ use aws_sdk_applicationautoscaling as aas;
 use crate::aws::{Aws, NAMESPACE, all_pages, found};
 use crate::diff::{CurrentPolicy, CurrentTarget, OWNER_TAG, TargetKey};
 use crate::policy::{self, Dimension, TargetTracking};
-use crate::resource::Scalable;
 use crate::retry::{AwsError, Deadline, Fault, Op, call};
 use crate::wake::StepScaling;
 
@@ -65,18 +64,20 @@ impl Aws {
         Ok(targets)
     }
 
-    /// Every scaling policy on one resource id, following NextToken (10 a page).
+    /// Every scaling policy on one resource id, or (`None`, the sweep) on every SageMaker
+    /// target, following NextToken (10 a page).
     pub async fn describe_policies(
         &self,
-        resource_id: &str,
+        resource_id: Option<&str>,
         dl: &Deadline,
     ) -> Result<Vec<CurrentPolicy>, AwsError> {
+        let subject = resource_id.unwrap_or("sagemaker");
         let policies = all_pages(|token| async move {
-            let out = call(Op::DescribeScalingPolicies, resource_id, dl, || {
+            let out = call(Op::DescribeScalingPolicies, subject, dl, || {
                 self.aas
                     .describe_scaling_policies()
                     .service_namespace(NAMESPACE)
-                    .resource_id(resource_id)
+                    .set_resource_id(resource_id.map(str::to_string))
                     .max_results(10)
                     .set_next_token(token.clone())
                     .send()
@@ -86,7 +87,7 @@ impl Aws {
                 let page = out
                     .scaling_policies()
                     .iter()
-                    .filter(|p| p.resource_id() == resource_id)
+                    .filter(|p| resource_id.is_none_or(|id| p.resource_id() == id))
                     .filter_map(current_policy)
                     .collect();
                 (page, out.next_token().map(str::to_string))
@@ -96,18 +97,20 @@ impl Aws {
         Ok(policies.unwrap_or_default())
     }
 
-    /// Names of the scheduled actions on one resource id, per target.
+    /// Names of the scheduled actions on one resource id, or (`None`, the sweep) on every
+    /// SageMaker target, per target.
     pub async fn describe_scheduled_actions(
         &self,
-        resource_id: &str,
+        resource_id: Option<&str>,
         dl: &Deadline,
     ) -> Result<Vec<(TargetKey, String)>, AwsError> {
+        let subject = resource_id.unwrap_or("sagemaker");
         let actions = all_pages(|token| async move {
-            let out = call(Op::DescribeScheduledActions, resource_id, dl, || {
+            let out = call(Op::DescribeScheduledActions, subject, dl, || {
                 self.aas
                     .describe_scheduled_actions()
                     .service_namespace(NAMESPACE)
-                    .resource_id(resource_id)
+                    .set_resource_id(resource_id.map(str::to_string))
                     .set_next_token(token.clone())
                     .send()
             })
@@ -116,7 +119,7 @@ impl Aws {
                 let page = out
                     .scheduled_actions()
                     .iter()
-                    .filter(|a| a.resource_id() == resource_id)
+                    .filter(|a| resource_id.is_none_or(|id| a.resource_id() == id))
                     .filter_map(|a| {
                         let dimension = Dimension::parse(a.scalable_dimension()?.as_str())?;
                         Some((
@@ -309,10 +312,9 @@ impl Aws {
         Ok(())
     }
 
-    /// Every unit AAS holds a SageMaker scalable target for, in the account and region, as
-    /// its dimension says what kind it is.
-    pub async fn scalable_units(&self, dl: &Deadline) -> Result<Vec<Scalable>, AwsError> {
-        let units = all_pages(|token| async move {
+    /// Every SageMaker scalable target in the account and region (the sweep), 50 a page.
+    pub async fn all_targets(&self, dl: &Deadline) -> Result<Vec<CurrentTarget>, AwsError> {
+        let targets = all_pages(|token| async move {
             let out = call(Op::DescribeScalableTargets, "sagemaker", dl, || {
                 self.aas
                     .describe_scalable_targets()
@@ -327,13 +329,12 @@ impl Aws {
                     .scalable_targets()
                     .iter()
                     .filter_map(current_target)
-                    .filter_map(|t| Scalable::of_target(&t.key.resource_id, t.key.dimension))
                     .collect();
                 (page, out.next_token().map(str::to_string))
             }))
         })
         .await?;
-        Ok(units.unwrap_or_default())
+        Ok(targets.unwrap_or_default())
     }
 
     /// PutScalingPolicy for the wake step policy; the policy's ARN, which the alarm names.

@@ -216,16 +216,24 @@ where
     }
 }
 
-/// Stage 2 for a resource found in stage 1: what AAS holds for its units ∥ what its kind
-/// needs besides. `wants_zero`: its tags ask for scale to zero.
+/// Stage 2 for a resource found in stage 1: what AAS holds for its units (read now, or taken
+/// from a sweep's `bulk` read) ∥ what its kind needs besides. `wants_zero`: its tags ask for
+/// scale to zero.
 pub async fn read_scaling(
     aws: &Aws,
     found: &Found,
     tags: Vec<(String, String)>,
     wants_zero: bool,
+    bulk: Option<&Current>,
     dl: &Deadline,
 ) -> Result<Reading, AwsError> {
     let early = found.facts();
+    let current = async {
+        match bulk {
+            Some(all) => Ok(all.for_units(&early.units())),
+            None => read_current(aws, &early.units(), dl).await,
+        }
+    };
     let extra = async {
         Ok::<_, AwsError>(match (found, &early) {
             (Found::Endpoint(d), _) => {
@@ -240,7 +248,7 @@ pub async fn read_scaling(
             (Found::Component(_), facts) => facts.clone(),
         })
     };
-    let (current, facts) = try_join(read_current(aws, &early.units(), dl), extra).await?;
+    let (current, facts) = try_join(current, extra).await?;
     Ok(Reading {
         facts,
         tags,
@@ -259,8 +267,11 @@ pub async fn read_current(
     let alarm_names: Vec<String> = units.iter().filter_map(wake::alarm_name).collect();
     let (targets, policies, scheduled, alarms) = try_join4(
         aws.describe_targets(&ids, dl),
-        try_join_all(ids.iter().map(|id| aws.describe_policies(id, dl))),
-        try_join_all(ids.iter().map(|id| aws.describe_scheduled_actions(id, dl))),
+        try_join_all(ids.iter().map(|id| aws.describe_policies(Some(id), dl))),
+        try_join_all(
+            ids.iter()
+                .map(|id| aws.describe_scheduled_actions(Some(id), dl)),
+        ),
         aws.describe_alarms(AlarmQuery::Named(&alarm_names), dl),
     )
     .await?;

@@ -16,7 +16,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::decision::{self, Changes, Decision, Early, Intent, Reading};
 use crate::desire::{Rejection, Settings};
-use crate::diff;
+use crate::diff::{self, Current};
 use crate::event::EventError;
 use crate::outcome::{Adoption, Outcome, Skip};
 pub use crate::reading::Target;
@@ -172,7 +172,28 @@ pub async fn reconcile_reporting(
     dl: &Deadline,
 ) -> Attempt {
     let mut spot = None;
-    let decided = prepare(app, target, intent, dl, &mut spot).await;
+    let decided = prepare(app, target, intent, None, dl, &mut spot).await;
+    attempt(app, decided, spot, dry_run, dl).await
+}
+
+/// The sweep's reconcile of one resource from its own tags: decided on what the sweep read of
+/// AAS and CloudWatch in bulk (`bulk`), so that a resource already in shape costs no read of
+/// its own there. One whose decision has anything to write is reconciled again from fresh
+/// reads before any write: a bulk read a moment old never causes one.
+pub async fn reconcile_swept(
+    app: &App,
+    target: Target<'_>,
+    bulk: &Current,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    let mut spot = None;
+    let decided = prepare(app, target, Intent::FromTags, Some(bulk), dl, &mut spot).await;
+    if let Ok(Decision::Ready(changes)) = &decided
+        && changes.actions().next().is_some()
+    {
+        return reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await;
+    }
     attempt(app, decided, spot, dry_run, dl).await
 }
 
@@ -287,6 +308,7 @@ async fn prepare(
     app: &App,
     target: Target<'_>,
     intent: Intent<'_>,
+    bulk: Option<&Current>,
     dl: &Deadline,
     spot: &mut Option<Spot>,
 ) -> Result<Decision, Failure> {
@@ -302,7 +324,7 @@ async fn prepare(
         Early::NotOptedIn(skip) => return Ok(Decision::Skip(skip)),
         Early::Read { wants_zero } => wants_zero,
     };
-    let mut reading = reading::read_scaling(&app.aws, &found, tags, wants_zero, dl).await?;
+    let mut reading = reading::read_scaling(&app.aws, &found, tags, wants_zero, bulk, dl).await?;
     decide_knowing_owners(app, &mut reading, intent, dl).await
 }
 

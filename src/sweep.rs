@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use futures_util::future::try_join4;
+use futures_util::future::{try_join, try_join4};
 use futures_util::stream;
 
 use crate::cloudwatch::AlarmQuery;
-use crate::decision::{Decision, Intent};
+use crate::decision::Decision;
+use crate::diff::Current;
 use crate::outcome::{Entry, Report, Verdict};
 use crate::reconcile::{self, App, Failure, Target};
 use crate::resource::{Scalable, Subject};
@@ -97,7 +98,8 @@ pub async fn sweep(
     deadline: &Deadline,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Report, AwsError> {
-    let work = listings(app, deadline).await?;
+    let (work, bulk) = listings(app, deadline).await?;
+    let bulk = &bulk;
     let (endpoint_count, component_count) = work.iter().fold((0, 0), |(e, c), w| match w {
         Work::Endpoint { .. } => (e + 1, c),
         Work::Component { .. } | Work::Gone(_) => (e, c + 1),
@@ -114,7 +116,7 @@ pub async fn sweep(
                     return (subject, None);
                 }
                 let dl = deadline.within(ENDPOINT_BUDGET);
-                let entry = one(app, &w, options.dry_run, &dl).await;
+                let entry = one(app, &w, bulk, options.dry_run, &dl).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, total);
                 (subject, Some(entry))
@@ -155,20 +157,39 @@ pub async fn sweep(
     })
 }
 
-/// The listings, in parallel, and the work they make, shuffled (so that a sweep cut short
-/// by its deadline starves no resource).
-async fn listings(app: &App, deadline: &Deadline) -> Result<Vec<Work>, AwsError> {
+/// The listings, in parallel: the resources, and what AAS and CloudWatch hold for all of
+/// them, read in bulk (a page at a time, by namespace or name prefix) instead of per resource.
+/// The work they make is shuffled, so that a sweep cut short by its deadline starves no
+/// resource.
+async fn listings(app: &App, deadline: &Deadline) -> Result<(Vec<Work>, Current), AwsError> {
     let aws = &app.aws;
-    let (endpoints, components, units, alarms) = try_join4(
-        aws.list_in_service_endpoints(deadline),
-        aws.list_components(None, deadline),
-        aws.scalable_units(deadline),
-        aws.describe_alarms(AlarmQuery::All, deadline),
+    let ((endpoints, components), (targets, policies, scheduled, alarms)) = try_join(
+        try_join(
+            aws.list_in_service_endpoints(deadline),
+            aws.list_components(None, deadline),
+        ),
+        try_join4(
+            aws.all_targets(deadline),
+            aws.describe_policies(None, deadline),
+            aws.describe_scheduled_actions(None, deadline),
+            aws.describe_alarms(AlarmQuery::All, deadline),
+        ),
     )
     .await?;
+    let bulk = Current {
+        targets,
+        policies,
+        scheduled_actions: scheduled,
+        alarms,
+    };
+    let units: Vec<Scalable> = bulk
+        .targets
+        .iter()
+        .filter_map(|t| Scalable::of_target(&t.key.resource_id, t.key.dimension))
+        .collect();
     let live_endpoints: BTreeSet<&str> = endpoints.iter().map(|(n, _)| n.as_str()).collect();
     let live_components: BTreeSet<&str> = components.iter().map(|c| c.name.as_str()).collect();
-    let gone = leftovers(&units, &alarms, &live_endpoints, &live_components);
+    let gone = leftovers(&units, &bulk.alarms, &live_endpoints, &live_components);
     let mut work: Vec<Work> = endpoints
         .iter()
         .map(|(name, arn)| Work::Endpoint {
@@ -182,18 +203,18 @@ async fn listings(app: &App, deadline: &Deadline) -> Result<Vec<Work>, AwsError>
         .chain(gone.into_iter().map(Work::Gone))
         .collect();
     fastrand::shuffle(&mut work);
-    Ok(work)
+    Ok((work, bulk))
 }
 
-async fn one(app: &App, work: &Work, dry_run: bool, dl: &Deadline) -> Entry {
+async fn one(app: &App, work: &Work, bulk: &Current, dry_run: bool, dl: &Deadline) -> Entry {
     let attempt = match work {
         Work::Endpoint { name, arn } => {
             let target = Target::endpoint(name, Some(arn));
-            reconcile::reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await
+            reconcile::reconcile_swept(app, target, bulk, dry_run, dl).await
         }
         Work::Component { name, arn } => {
             let target = Target::component(name, Some(arn));
-            reconcile::reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await
+            reconcile::reconcile_swept(app, target, bulk, dry_run, dl).await
         }
         Work::Gone(unit) => reconcile::Attempt {
             result: reconcile::clean_up(app, unit, dry_run, dl).await,
