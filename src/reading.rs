@@ -121,7 +121,7 @@ pub async fn read_resource(
         Ok(Err(Outcome::skipped(
             subject,
             Skip::Gone,
-            gone_reason(target.kind),
+            format!("{} no longer exists", target.kind.noun()),
         )))
     };
     let Some(found) = found else {
@@ -141,7 +141,12 @@ pub async fn read_resource(
     }
 }
 
-async fn describe(aws: &Aws, target: Target<'_>, dl: &Deadline) -> Result<Option<Found>, AwsError> {
+/// The resource's description, by its kind; `None` when it does not exist.
+pub(crate) async fn describe(
+    aws: &Aws,
+    target: Target<'_>,
+    dl: &Deadline,
+) -> Result<Option<Found>, AwsError> {
     Ok(match target.kind {
         ResourceKind::Endpoint => aws
             .describe_endpoint(target.name, dl)
@@ -152,14 +157,6 @@ async fn describe(aws: &Aws, target: Target<'_>, dl: &Deadline) -> Result<Option
             .await?
             .map(Found::Component),
     })
-}
-
-/// The reason of a resource that is not there.
-pub fn gone_reason(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Endpoint => "endpoint no longer exists",
-        ResourceKind::Component => "inference component no longer exists",
-    }
 }
 
 fn not_in_service(kind: ResourceKind, found: &Found) -> Outcome {

@@ -19,8 +19,8 @@ use crate::desire::{Rejection, Settings};
 use crate::diff::{self, Current};
 use crate::event::EventError;
 use crate::outcome::{Adoption, Outcome, Skip};
+use crate::reading;
 pub use crate::reading::Target;
-use crate::reading::{self, Found};
 use crate::resource::{
     ComponentFacts, EndpointFacts, Facts, ResourceKind, Scalable, Subject, VariantFacts,
     VariantKind,
@@ -419,28 +419,19 @@ async fn still_there(
             (ResourceKind::Endpoint, endpoint.as_str())
         }
     };
-    let found = match kind {
-        ResourceKind::Endpoint => app
-            .aws
-            .describe_endpoint(name, dl)
-            .await?
-            .map(Found::Endpoint),
-        ResourceKind::Component => app
-            .aws
-            .describe_component(name, dl)
-            .await?
-            .map(Found::Component),
+    let target = Target {
+        kind,
+        name,
+        arn_hint: None,
     };
+    let found = reading::describe(&app.aws, target, dl).await?;
     Ok(found.filter(|f| f.status() != "Deleting").map(|f| {
         Outcome::skipped(
             f.facts().subject(),
             Skip::NotGone,
             format!(
                 "{} is {}: not gone after all, nothing cleaned up",
-                match kind {
-                    ResourceKind::Endpoint => "endpoint",
-                    ResourceKind::Component => "inference component",
-                },
+                kind.noun(),
                 f.status()
             ),
         )

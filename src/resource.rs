@@ -58,6 +58,16 @@ pub enum ResourceKind {
     Component,
 }
 
+impl ResourceKind {
+    /// How messages name the kind.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ResourceKind::Endpoint => "endpoint",
+            ResourceKind::Component => "inference component",
+        }
+    }
+}
+
 /// A resource that opts in by its own tags, as SageMaker describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Facts {
