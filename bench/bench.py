@@ -43,8 +43,10 @@ class Proxy:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                target = self.headers.get("X-Amz-Target", "?")
-                op = target.rsplit(".", 1)[-1]
+                target = self.headers.get("X-Amz-Target", "")
+                # JSON protocols name the operation in X-Amz-Target; RPC v2 CBOR (CloudWatch)
+                # at the end of the path.
+                op = target.rsplit(".", 1)[-1] if target else self.path.rstrip("/").rsplit("/", 1)[-1]
                 start = time.perf_counter()
                 if proxy.latency:
                     time.sleep(proxy.latency)

@@ -1,7 +1,10 @@
 //! The clients, built once, and the one place a decided write is carried out ([`Aws::apply`]).
 //! Each AWS service's reads and writes live in a module of its own (`sagemaker`,
-//! `autoscaling`, `cloudwatch`, `sqs`), each `impl Aws` translating types only: no decision
+//! `autoscaling`, `cloudwatch`, `sqs`, `tagging`), each `impl Aws` translating types only: no decision
 //! is made in the shell.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
@@ -18,16 +21,45 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// For the re-check queue of inference components that are still settling.
     pub sqs: aws_sdk_sqs::Client,
+    /// The Resource Groups Tagging API: every resource's tags in bulk, for the sweep.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// What was read of each endpoint config, kept for the life of the process.
+    pub configs: Configs,
+}
+
+/// Endpoint config name → variant name → instance type. An endpoint config never changes
+/// once created, so what was read of one stays true; shared by every clone of [`Aws`].
+#[derive(Clone, Debug, Default)]
+pub struct Configs(Arc<Mutex<HashMap<String, HashMap<String, String>>>>);
+
+impl Configs {
+    pub fn get(&self, config_name: &str) -> Option<HashMap<String, String>> {
+        let known = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        known.get(config_name).cloned()
+    }
+
+    pub fn put(&self, config_name: &str, instance_types: &HashMap<String, String>) {
+        let mut known = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        known.insert(config_name.to_string(), instance_types.clone());
+    }
 }
 
 impl Aws {
-    /// The three clients, from one loaded configuration.
+    /// The clients, from one loaded configuration.
     pub fn new(config: &aws_config::SdkConfig) -> Aws {
         Aws {
             sagemaker: sagemaker::Client::new(config),
             aas: aas::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            configs: Configs::default(),
         }
     }
 }

@@ -497,7 +497,7 @@ fn capacity(
         )));
     }
     // Only an asynchronous endpoint's queue holds requests while no instance runs
-    // (docs/aws-behaviour.md §10); an IC's copies go to 0 by design.
+    // (docs/aws-behaviour.md §11); an IC's copies go to 0 by design.
     if min.value() == 0
         && dimension == Dimension::InstanceCount
         && matches!(unit, Scalable::Variant { .. })

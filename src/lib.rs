@@ -8,7 +8,7 @@
 //! All of that is pure and builds without the AWS crates.
 //!
 //! The shell around it does the I/O: one module per service (`sagemaker`, `autoscaling`,
-//! `cloudwatch`, `sqs`) around the clients of `aws`, `retry` (classified, deadline-bounded
+//! `cloudwatch`, `sqs`, `tagging`) around the clients of `aws`, `retry` (classified, deadline-bounded
 //! retries), `reading` (the read stages) and `reconcile` (reads, decide, writes: the one path
 //! every caller takes, for every kind), `sweep`, `lambda` (one invocation) and `cli`.
 //!
@@ -39,6 +39,8 @@ pub mod diff;
 pub mod event;
 pub mod findings_format;
 #[cfg(feature = "aws")]
+pub mod fleet;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod metrics;
 pub mod outcome;
@@ -58,5 +60,7 @@ pub mod sqs;
 pub mod status;
 #[cfg(feature = "aws")]
 pub mod sweep;
+#[cfg(feature = "aws")]
+pub mod tagging;
 pub mod tags;
 pub mod wake;

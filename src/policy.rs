@@ -134,7 +134,7 @@ impl std::fmt::Display for Dimension {
 }
 
 /// The metrics only asynchronous endpoints publish (namespace `AWS/SageMaker`, dimension
-/// `EndpointName`; docs/aws-behaviour.md §10).
+/// `EndpointName`; docs/aws-behaviour.md §11).
 pub const ASYNC_METRICS: [&str; 4] = [
     "ApproximateBacklogSize",
     "ApproximateBacklogSizePerInstance",

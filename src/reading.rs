@@ -18,6 +18,7 @@ use crate::aws::Aws;
 use crate::cloudwatch::AlarmQuery;
 use crate::decision::{Intent, Reading};
 use crate::diff::{self, Current};
+use crate::fleet::Fleet;
 use crate::outcome::{Outcome, Skip};
 use crate::resource::{Facts, ResourceKind, Scalable, Subject};
 use crate::retry::{AwsError, Deadline};
@@ -159,7 +160,7 @@ pub(crate) async fn describe(
     })
 }
 
-fn not_in_service(kind: ResourceKind, found: &Found) -> Outcome {
+pub(crate) fn not_in_service(kind: ResourceKind, found: &Found) -> Outcome {
     let status = found.status();
     let subject = found.facts().subject();
     match kind {
@@ -213,21 +214,22 @@ where
     }
 }
 
-/// Stage 2 for a resource found in stage 1: what AAS holds for its units (read now, or taken
-/// from a sweep's `bulk` read) ∥ what its kind needs besides. `wants_zero`: its tags ask for
-/// scale to zero.
+/// Stage 2 for a resource found in stage 1: what AAS holds for its units (read now, or given
+/// as `current`: a sweep's reads) ∥ what its kind needs besides. `wants_zero`: its tags ask
+/// for scale to zero. In a sweep, `fleet` describes an IC's endpoint once for all its ICs.
 pub async fn read_scaling(
     aws: &Aws,
     found: &Found,
     tags: Vec<(String, String)>,
     wants_zero: bool,
-    bulk: Option<&Current>,
+    current: Option<Current>,
+    fleet: Option<&Fleet>,
     dl: &Deadline,
 ) -> Result<Reading, AwsError> {
     let early = found.facts();
     let current = async {
-        match bulk {
-            Some(all) => Ok(all.for_units(&early.units())),
+        match current {
+            Some(known) => Ok(known),
             None => read_current(aws, &early.units(), dl).await,
         }
     };
@@ -239,7 +241,13 @@ pub async fn read_scaling(
             }
             (Found::Component(_), Facts::Component(c)) if wants_zero => {
                 let mut c = c.clone();
-                c.min_instances = aws.min_instances(&c.endpoint, &c.variant, dl).await?;
+                c.min_instances = match fleet {
+                    Some(f) => f
+                        .endpoint(aws, &c.endpoint, dl)
+                        .await?
+                        .and_then(|d| d.min_instances(&c.variant)),
+                    None => aws.min_instances(&c.endpoint, &c.variant, dl).await?,
+                };
                 Facts::Component(c)
             }
             (Found::Component(_), facts) => facts.clone(),

@@ -8,7 +8,7 @@
 //! decision that depends on who registered a target (deregistering it, or changing its
 //! bounds) reads that target's tags first: one more stage, never in steady state.
 
-use futures_util::future::{join, join_all, try_join_all};
+use futures_util::future::{join, join_all, try_join, try_join_all};
 
 use crate::autoscaling::TargetOwner;
 use crate::aws::Aws;
@@ -18,8 +18,10 @@ use crate::decision::{self, Changes, Decision, Early, Intent, Reading};
 use crate::desire::{Rejection, Settings};
 use crate::diff::{self, Current};
 use crate::event::EventError;
+use crate::fleet::Fleet;
 use crate::outcome::{Adoption, Outcome, Skip};
 use crate::reading;
+use crate::reading::Found;
 pub use crate::reading::Target;
 use crate::resource::{
     ComponentFacts, EndpointFacts, Facts, ResourceKind, Scalable, Subject, VariantFacts,
@@ -172,29 +174,64 @@ pub async fn reconcile_reporting(
     dl: &Deadline,
 ) -> Attempt {
     let mut spot = None;
-    let decided = prepare(app, target, intent, None, dl, &mut spot).await;
+    let decided = prepare(app, target, intent, dl, &mut spot).await;
     attempt(app, decided, spot, dry_run, dl).await
 }
 
-/// The sweep's reconcile of one resource from its own tags: decided on what the sweep read of
-/// AAS and CloudWatch in bulk (`bulk`), so that a resource already in shape costs no read of
-/// its own there. One whose decision has anything to write is reconciled again from fresh
-/// reads before any write: a bulk read a moment old never causes one.
-pub async fn reconcile_swept(
+/// A resource a sweep found and decided on its bulk reads, reconciled again from fresh reads
+/// before anything is written: its own tags (the Tagging API may lag behind them) ∥ what AAS
+/// and CloudWatch hold for its units now; then decide, and write. A bulk read a moment old
+/// never causes a write.
+pub(crate) async fn reconcile_found(
     app: &App,
-    target: Target<'_>,
-    bulk: &Current,
+    found: &Found,
+    fleet: Option<&Fleet>,
     dry_run: bool,
     dl: &Deadline,
 ) -> Attempt {
-    let mut spot = None;
-    let decided = prepare(app, target, Intent::FromTags, Some(bulk), dl, &mut spot).await;
-    if let Ok(Decision::Ready(changes)) = &decided
-        && changes.actions().next().is_some()
-    {
-        return reconcile_reporting(app, target, Intent::FromTags, dry_run, dl).await;
+    let units = found.facts().units();
+    let read = try_join(
+        app.aws.list_tags(found.arn(), dl),
+        reading::read_current(&app.aws, &units, dl),
+    )
+    .await;
+    let (tags, current) = match read {
+        Ok((Some(tags), current)) => (tags, current),
+        Ok((None, _)) => {
+            let subject = found.facts().subject();
+            let kind = subject.kind();
+            let gone = Outcome::skipped(
+                subject,
+                Skip::Gone,
+                format!("{} no longer exists", kind.noun()),
+            );
+            return attempt(app, Ok(Decision::Skip(gone)), None, dry_run, dl).await;
+        }
+        Err(e) => return attempt(app, Err(e.into()), None, dry_run, dl).await,
+    };
+    let spot = Spot::of(found.arn(), &tags, &app.settings.tag_prefix);
+    let decided = decide_found(app, found, tags, Intent::FromTags, Some(current), fleet, dl).await;
+    attempt(app, decided, Some(spot), dry_run, dl).await
+}
+
+/// Whether carrying out `decided` would write anything, the status tag at `spot` included.
+pub(crate) fn would_write(
+    app: &App,
+    decided: &Result<Decision, Failure>,
+    spot: &Spot,
+    dry_run: bool,
+) -> bool {
+    let status = app.status_tag && !dry_run;
+    match decided {
+        Ok(Decision::Ready(changes)) => {
+            changes.actions().next().is_some()
+                || (status && spot.write(Some(status::of_changes(changes))).is_some())
+        }
+        Ok(Decision::Skip(_)) => status && spot.write_unmanaged().is_some(),
+        Err(Failure::Rejected(r)) => status && spot.write(Some(status::of_rejection(r))).is_some(),
+        // A read failed: decided afresh, so a failure status is written on fresh tags only.
+        Err(_) => true,
     }
-    attempt(app, decided, spot, dry_run, dl).await
 }
 
 /// [`finish`], with the status the resource carried before.
@@ -308,7 +345,6 @@ async fn prepare(
     app: &App,
     target: Target<'_>,
     intent: Intent<'_>,
-    bulk: Option<&Current>,
     dl: &Deadline,
     spot: &mut Option<Spot>,
 ) -> Result<Decision, Failure> {
@@ -319,12 +355,27 @@ async fn prepare(
     if matches!(intent, Intent::FromTags) {
         *spot = Some(Spot::of(found.arn(), &tags, &app.settings.tag_prefix));
     }
+    decide_found(app, &found, tags, intent, None, None, dl).await
+}
+
+/// Stages 2 and 3 for a resource found in stage 1, and the decision: `tags` decide, as
+/// `intent` says. `current`: what AAS holds for its units, when already read.
+pub(crate) async fn decide_found(
+    app: &App,
+    found: &Found,
+    tags: Vec<(String, String)>,
+    intent: Intent<'_>,
+    current: Option<Current>,
+    fleet: Option<&Fleet>,
+    dl: &Deadline,
+) -> Result<Decision, Failure> {
     let facts = found.facts();
     let wants_zero = match decision::early(&facts, &tags, intent, &app.catalog, &app.settings) {
         Early::NotOptedIn(skip) => return Ok(Decision::Skip(skip)),
         Early::Read { wants_zero } => wants_zero,
     };
-    let mut reading = reading::read_scaling(&app.aws, &found, tags, wants_zero, bulk, dl).await?;
+    let mut reading =
+        reading::read_scaling(&app.aws, found, tags, wants_zero, current, fleet, dl).await?;
     decide_knowing_owners(app, &mut reading, intent, dl).await
 }
 

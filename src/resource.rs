@@ -28,7 +28,7 @@ pub enum VariantKind {
     /// Real-time, on instances.
     Instances { instance_type: Option<String> },
     /// On instances, behind a queue: a variant of an endpoint whose config has
-    /// `AsyncInferenceConfig` (docs/aws-behaviour.md §10). It may scale to zero instances.
+    /// `AsyncInferenceConfig` (docs/aws-behaviour.md §11). It may scale to zero instances.
     Asynchronous { instance_type: Option<String> },
     /// Serverless, scaled by its provisioned concurrency when it has one.
     Serverless {
@@ -255,6 +255,14 @@ impl Subject {
         match self {
             Subject::Component { name, .. } => Some(name),
             Subject::Endpoint { .. } => None,
+        }
+    }
+
+    /// Which kind of resource it is.
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Subject::Endpoint { .. } => ResourceKind::Endpoint,
+            Subject::Component { .. } => ResourceKind::Component,
         }
     }
 

@@ -34,6 +34,7 @@ pub enum Op {
     DeleteAlarms,
     SendMessage,
     AddTags,
+    GetResources,
 }
 
 impl Op {
@@ -59,6 +60,7 @@ impl Op {
             Op::DeleteAlarms => "DeleteAlarms",
             Op::SendMessage => "SendMessage",
             Op::AddTags => "AddTags",
+            Op::GetResources => "GetResources",
         }
     }
 }
@@ -108,6 +110,22 @@ impl std::fmt::Display for Fault {
     }
 }
 
+/// Error codes that say "try again": throttling (the Resource Groups Tagging API calls it
+/// `ThrottledException`), a concurrent update, or AWS's own trouble.
+const RETRIED: [&str; 11] = [
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ConcurrentUpdateException",
+    "InternalServiceException",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
 /// The classification table of docs/aws-behaviour.md §3.
 pub fn classify(op: Op, failure: &Fault) -> Class {
     let (code, message, status) = match failure {
@@ -124,16 +142,7 @@ pub fn classify(op: Op, failure: &Fault) -> Class {
         ),
     };
     match code {
-        "ThrottlingException"
-        | "Throttling"
-        | "TooManyRequestsException"
-        | "RequestLimitExceeded"
-        | "ConcurrentUpdateException"
-        | "InternalServiceException"
-        | "InternalFailure"
-        | "ServiceUnavailable"
-        | "RequestTimeout"
-        | "RequestTimeoutException" => Class::Retry,
+        _ if RETRIED.contains(&code) => Class::Retry,
         // CloudWatch throttling seen through AAS; otherwise a permission problem.
         "FailedResourceAccessException" if message.contains("Rate exceeded") => Class::Retry,
         // CloudWatch: deleting an alarm that is already gone is done. Application Auto
@@ -477,6 +486,16 @@ mod tests {
                 Fail,
             ),
             (Op::DescribeEndpoint, service("", "", 503), Retry),
+            (
+                Op::GetResources,
+                service("ThrottledException", "Rate exceeded", 400),
+                Retry,
+            ),
+            (
+                Op::GetResources,
+                service("PaginationTokenExpiredException", "expired", 400),
+                Fail,
+            ),
             // CloudWatch (the wake alarm): its throttling code, a missing alarm on delete, a
             // missing IC on describe, and a refused alarm action.
             (

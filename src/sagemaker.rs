@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_sagemaker as sagemaker;
-use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 
 use crate::aws::{Aws, all_pages, found};
 use crate::resource::{ComponentFacts, EndpointFacts, VariantFacts, VariantKind};
@@ -22,6 +21,9 @@ pub struct Described {
     /// Whether it was created from a config with `AsyncInferenceConfig` (DescribeEndpoint
     /// returns it): every variant of it is asynchronous.
     pub asynchronous: bool,
+    /// Variant name → `ManagedInstanceScaling.MinInstanceCount`, for the variants that have
+    /// it (those hosting inference components).
+    pub min_instances: Vec<(String, i32)>,
 }
 
 impl Described {
@@ -35,6 +37,14 @@ impl Described {
     }
 
     /// The variants' facts, given the instance types from the endpoint config.
+    /// `ManagedInstanceScaling.MinInstanceCount` of one variant, when it has one.
+    pub fn min_instances(&self, variant: &str) -> Option<i32> {
+        self.min_instances
+            .iter()
+            .find(|(name, _)| name == variant)
+            .map(|(_, n)| *n)
+    }
+
     pub fn facts(&self, instance_types: &HashMap<String, String>) -> Vec<VariantFacts> {
         self.variants
             .iter()
@@ -63,21 +73,44 @@ pub struct DescribedComponent {
     pub facts: ComponentFacts,
 }
 
-/// One IC of a listing: name, ARN, endpoint.
+/// One IC of a listing, with all that scaletag reads of an IC: ListInferenceComponents
+/// returns its name, ARN, endpoint, variant and status (its summary), so a sweep needs no
+/// DescribeInferenceComponent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedComponent {
     pub name: String,
     pub arn: String,
     pub endpoint: String,
+    pub variant: String,
+    /// `None` when the listing does not say: the one field of the summary that AWS's model
+    /// does not promise.
+    pub status: Option<String>,
+}
+
+impl ListedComponent {
+    /// What DescribeInferenceComponent would have said of it; `None` when the listing did
+    /// not give its status.
+    pub fn described(&self) -> Option<DescribedComponent> {
+        Some(DescribedComponent {
+            arn: self.arn.clone(),
+            facts: ComponentFacts {
+                name: self.name.clone(),
+                endpoint: self.endpoint.clone(),
+                variant: self.variant.clone(),
+                status: self.status.clone()?,
+                min_instances: None,
+            },
+        })
+    }
 }
 
 impl Aws {
-    /// DescribeEndpoint as SageMaker answers it; `None` when the endpoint does not exist.
-    async fn endpoint_description(
+    /// `None` when the endpoint does not exist (any more).
+    pub async fn describe_endpoint(
         &self,
         name: &str,
         dl: &Deadline,
-    ) -> Result<Option<DescribeEndpointOutput>, AwsError> {
+    ) -> Result<Option<Described>, AwsError> {
         let out = call(Op::DescribeEndpoint, name, dl, || {
             self.sagemaker
                 .describe_endpoint()
@@ -85,17 +118,7 @@ impl Aws {
                 .send()
         })
         .await?;
-        Ok(found(out))
-    }
-
-    /// `None` when the endpoint does not exist (any more).
-    pub async fn describe_endpoint(
-        &self,
-        name: &str,
-        dl: &Deadline,
-    ) -> Result<Option<Described>, AwsError> {
-        let out = self.endpoint_description(name, dl).await?;
-        Ok(out.map(|o| Described {
+        Ok(found(out).map(|o| Described {
             name: o.endpoint_name().unwrap_or(name).to_string(),
             arn: o.endpoint_arn().unwrap_or_default().to_string(),
             status: o
@@ -116,6 +139,14 @@ impl Aws {
                         .or(v.desired_serverless_config())
                         .map(|s| s.provisioned_concurrency());
                     Some((v.variant_name()?.to_string(), serverless))
+                })
+                .collect(),
+            min_instances: o
+                .production_variants()
+                .iter()
+                .filter_map(|v| {
+                    let min = v.managed_instance_scaling()?.min_instance_count()?;
+                    Some((v.variant_name()?.to_string(), min))
                 })
                 .collect(),
         }))
@@ -154,7 +185,9 @@ impl Aws {
         Ok(endpoints.unwrap_or_default())
     }
 
-    /// Variant name → instance type, from the endpoint's current config.
+    /// Variant name → instance type, from the endpoint's current config. An endpoint config
+    /// never changes once created (docs/aws-behaviour.md §11), so each is read once in the
+    /// life of the process.
     pub async fn instance_types(
         &self,
         config_name: &str,
@@ -163,6 +196,22 @@ impl Aws {
         if config_name.is_empty() {
             return Ok(HashMap::new());
         }
+        if let Some(known) = self.configs.get(config_name) {
+            return Ok(known);
+        }
+        let types = self.read_instance_types(config_name, dl).await?;
+        // A config not found (deleted while its endpoint runs on) is asked again next time.
+        if !types.is_empty() {
+            self.configs.put(config_name, &types);
+        }
+        Ok(types)
+    }
+
+    async fn read_instance_types(
+        &self,
+        config_name: &str,
+        dl: &Deadline,
+    ) -> Result<HashMap<String, String>, AwsError> {
         let out = call(Op::DescribeEndpointConfig, config_name, dl, || {
             self.sagemaker
                 .describe_endpoint_config()
@@ -308,6 +357,10 @@ impl Aws {
                             name: c.inference_component_name()?.to_string(),
                             arn: c.inference_component_arn().unwrap_or_default().to_string(),
                             endpoint: c.endpoint_name().unwrap_or_default().to_string(),
+                            variant: c.variant_name().unwrap_or_default().to_string(),
+                            status: c
+                                .inference_component_status()
+                                .map(|s| s.as_str().to_string()),
                         })
                     })
                     .collect();
@@ -326,13 +379,7 @@ impl Aws {
         variant: &str,
         dl: &Deadline,
     ) -> Result<Option<i32>, AwsError> {
-        let out = self.endpoint_description(endpoint, dl).await?;
-        Ok(out.and_then(|o| {
-            o.production_variants()
-                .iter()
-                .find(|v| v.variant_name() == Some(variant))
-                .and_then(|v| v.managed_instance_scaling())
-                .and_then(|m| m.min_instance_count())
-        }))
+        let described = self.describe_endpoint(endpoint, dl).await?;
+        Ok(described.and_then(|d| d.min_instances(variant)))
     }
 }

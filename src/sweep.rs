@@ -1,24 +1,32 @@
 //! Reconcile every InService endpoint and every inference component (IC) in the account and
 //! region: backfill for what was created before scaletag was deployed (or while no event
-//! reached it), and drift repair (a policy edited by hand comes back to its template). The
-//! same reconcile as one event, for each. Then the clean-up: what scaletag made for an IC that
-//! is gone (its wake alarm; its target, when scaletag registered it) is removed, so nothing
-//! scaletag creates outlives what it was for.
+//! reached it), and drift repair (a policy edited by hand comes back to its template). Then
+//! the clean-up: what scaletag made for a unit whose resource is gone (its wake alarm; an
+//! IC's target, when scaletag registered it) is removed, so nothing scaletag creates outlives
+//! what it was for.
+//!
+//! The sweep reads in bulk (`fleet`): the listings, every resource's tags, and what AAS and
+//! CloudWatch hold, a page at a time. Each resource is decided on those, with the same
+//! decision as one event's; an endpoint whose tags may opt it in is described first (once,
+//! shared with the ICs it hosts). A resource already in shape costs nothing more; one with
+//! anything to write is read afresh (its own tags ∥ what AAS holds for it) and decided again
+//! before any write (`reconcile::reconcile_found`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use futures_util::future::{try_join, try_join4};
 use futures_util::stream;
 
-use crate::cloudwatch::AlarmQuery;
-use crate::decision::Decision;
-use crate::diff::Current;
-use crate::outcome::{Entry, Report, Verdict};
-use crate::reconcile::{self, App, Failure, Target};
-use crate::resource::{Scalable, Subject};
+use crate::decision::{self, Decision, Early, Intent};
+use crate::fleet::Fleet;
+use crate::outcome::{Entry, Outcome, Report, Skip, Verdict};
+use crate::reading::{self, Found};
+use crate::reconcile::{self, App, Attempt, Failure, Target};
+use crate::resource::{EndpointFacts, Facts, ResourceKind, Scalable, Subject};
 use crate::retry::{AwsError, Deadline};
+use crate::sagemaker::ListedComponent;
+use crate::status::Spot;
 use crate::wake;
 
 pub use crate::retry::ENDPOINT_BUDGET;
@@ -48,7 +56,7 @@ const MIN_TO_START: Duration = Duration::from_secs(5);
 /// gone.
 enum Work {
     Endpoint { name: String, arn: String },
-    Component { name: String, arn: String },
+    Component(ListedComponent),
     Gone(Scalable),
 }
 
@@ -57,7 +65,7 @@ impl Work {
     fn subject(&self) -> Subject {
         match self {
             Work::Endpoint { name, .. } => Subject::endpoint(name),
-            Work::Component { name, .. } => Subject::component(name, None),
+            Work::Component(c) => Subject::component(&c.name, Some(&c.endpoint)),
             Work::Gone(Scalable::Component { name }) => Subject::component(name, None),
             Work::Gone(Scalable::Variant { endpoint, .. })
             | Work::Gone(Scalable::AsyncVariant { endpoint, .. }) => Subject::endpoint(endpoint),
@@ -98,11 +106,11 @@ pub async fn sweep(
     deadline: &Deadline,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Report, AwsError> {
-    let (work, bulk) = listings(app, deadline).await?;
-    let bulk = &bulk;
+    let (work, fleet) = listings(app, deadline).await?;
+    let fleet = &fleet;
     let (endpoint_count, component_count) = work.iter().fold((0, 0), |(e, c), w| match w {
         Work::Endpoint { .. } => (e + 1, c),
-        Work::Component { .. } | Work::Gone(_) => (e, c + 1),
+        Work::Component(_) | Work::Gone(_) => (e, c + 1),
     });
     let total = work.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -116,7 +124,7 @@ pub async fn sweep(
                     return (subject, None);
                 }
                 let dl = deadline.within(ENDPOINT_BUDGET);
-                let entry = one(app, &w, bulk, options.dry_run, &dl).await;
+                let entry = one(app, &w, fleet, options.dry_run, &dl).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, total);
                 (subject, Some(entry))
@@ -157,66 +165,68 @@ pub async fn sweep(
     })
 }
 
-/// The listings, in parallel: the resources, and what AAS and CloudWatch hold for all of
-/// them, read in bulk (a page at a time, by namespace or name prefix) instead of per resource.
-/// The work they make is shuffled, so that a sweep cut short by its deadline starves no
-/// resource.
-async fn listings(app: &App, deadline: &Deadline) -> Result<(Vec<Work>, Current), AwsError> {
-    let aws = &app.aws;
-    let ((endpoints, components), (targets, policies, scheduled, alarms)) = try_join(
-        try_join(
-            aws.list_in_service_endpoints(deadline),
-            aws.list_components(None, deadline),
-        ),
-        try_join4(
-            aws.all_targets(deadline),
-            aws.describe_policies(None, deadline),
-            aws.describe_scheduled_actions(None, deadline),
-            aws.describe_alarms(AlarmQuery::All, deadline),
-        ),
-    )
-    .await?;
-    let bulk = Current {
-        targets,
-        policies,
-        scheduled_actions: scheduled,
-        alarms,
-    };
-    let units: Vec<Scalable> = bulk
+/// The bulk reads (`fleet`), and the work they make. The work is shuffled, so that a sweep
+/// cut short by its deadline starves no resource.
+async fn listings(app: &App, deadline: &Deadline) -> Result<(Vec<Work>, Fleet), AwsError> {
+    let fleet = Fleet::read(&app.aws, deadline).await?;
+    let units: Vec<Scalable> = fleet
+        .current
         .targets
         .iter()
         .filter_map(|t| Scalable::of_target(&t.key.resource_id, t.key.dimension))
         .collect();
-    let live_endpoints: BTreeSet<&str> = endpoints.iter().map(|(n, _)| n.as_str()).collect();
-    let live_components: BTreeSet<&str> = components.iter().map(|c| c.name.as_str()).collect();
-    let gone = leftovers(&units, &bulk.alarms, &live_endpoints, &live_components);
-    let mut work: Vec<Work> = endpoints
+    let live_endpoints: BTreeSet<&str> = fleet.endpoints.iter().map(|(n, _)| n.as_str()).collect();
+    let live_components: BTreeSet<&str> =
+        fleet.components.iter().map(|c| c.name.as_str()).collect();
+    let gone = leftovers(
+        &units,
+        &fleet.current.alarms,
+        &live_endpoints,
+        &live_components,
+    );
+    let mut work: Vec<Work> = fleet
+        .endpoints
         .iter()
         .map(|(name, arn)| Work::Endpoint {
             name: name.clone(),
             arn: arn.clone(),
         })
-        .chain(components.iter().map(|c| Work::Component {
-            name: c.name.clone(),
-            arn: c.arn.clone(),
-        }))
+        .chain(fleet.components.iter().cloned().map(Work::Component))
         .chain(gone.into_iter().map(Work::Gone))
         .collect();
     fastrand::shuffle(&mut work);
-    Ok((work, bulk))
+    Ok((work, fleet))
 }
 
-async fn one(app: &App, work: &Work, bulk: &Current, dry_run: bool, dl: &Deadline) -> Entry {
+async fn one(app: &App, work: &Work, fleet: &Fleet, dry_run: bool, dl: &Deadline) -> Entry {
     let attempt = match work {
-        Work::Endpoint { name, arn } => {
-            let target = Target::endpoint(name, Some(arn));
-            reconcile::reconcile_swept(app, target, bulk, dry_run, dl).await
-        }
-        Work::Component { name, arn } => {
-            let target = Target::component(name, Some(arn));
-            reconcile::reconcile_swept(app, target, bulk, dry_run, dl).await
-        }
-        Work::Gone(unit) => reconcile::Attempt {
+        Work::Endpoint { name, arn } => endpoint(app, name, arn, fleet, dry_run, dl).await,
+        Work::Component(c) => match tags(app, fleet, ResourceKind::Component, &c.arn, dl).await {
+            Ok(Some(tags)) => {
+                let found = match c.described() {
+                    Some(described) => Ok(Some(Found::Component(described))),
+                    // The listing did not say its status: asked of the IC itself.
+                    None => reading::describe(&app.aws, Target::component(&c.name, None), dl).await,
+                };
+                match found {
+                    Ok(Some(found)) => resource(app, found, tags, fleet, dry_run, dl).await,
+                    other => {
+                        let subject = Subject::component(&c.name, Some(&c.endpoint));
+                        unread(app, subject, other.map(|_| None), dl).await
+                    }
+                }
+            }
+            other => {
+                unread(
+                    app,
+                    Subject::component(&c.name, Some(&c.endpoint)),
+                    other,
+                    dl,
+                )
+                .await
+            }
+        },
+        Work::Gone(unit) => Attempt {
             result: reconcile::clean_up(app, unit, dry_run, dl).await,
             last_status: None,
         },
@@ -224,9 +234,114 @@ async fn one(app: &App, work: &Work, bulk: &Current, dry_run: bool, dl: &Deadlin
     entry(work.subject(), attempt, dry_run)
 }
 
+/// An endpoint, described only when its tags may opt it in: one with no tag of scaletag's
+/// (but perhaps the status) is not opted in, whatever its variants.
+async fn endpoint(
+    app: &App,
+    name: &str,
+    arn: &str,
+    fleet: &Fleet,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    let tags = match tags(app, fleet, ResourceKind::Endpoint, arn, dl).await {
+        Ok(Some(tags)) => tags,
+        other => return unread(app, Subject::endpoint(name), other, dl).await,
+    };
+    let spot = Spot::of(arn, &tags, &app.settings.tag_prefix);
+    if !spot.opted_in {
+        let facts = Facts::Endpoint(EndpointFacts {
+            name: name.to_string(),
+            variants: Vec::new(),
+        });
+        let early = decision::early(&facts, &tags, Intent::FromTags, &app.catalog, &app.settings);
+        if let Early::NotOptedIn(skip) = early {
+            let decided = Ok(Decision::Skip(skip));
+            if !reconcile::would_write(app, &decided, &spot, dry_run) {
+                return reconcile::attempt(app, decided, Some(spot), dry_run, dl).await;
+            }
+            // Its status says it was managed: decided again on fresh reads before writing.
+            let target = Target::endpoint(name, Some(arn));
+            return reconcile::reconcile_reporting(app, target, Intent::FromTags, dry_run, dl)
+                .await;
+        }
+    }
+    match fleet.endpoint(&app.aws, name, dl).await {
+        Ok(Some(described)) => {
+            resource(app, Found::Endpoint(described), tags, fleet, dry_run, dl).await
+        }
+        other => unread(app, Subject::endpoint(name), other.map(|_| None), dl).await,
+    }
+}
+
+/// A resource's tags: as the Tagging API listed them, or read on their own where it listed
+/// none of the resource's kind. `None` when the resource is gone.
+async fn tags(
+    app: &App,
+    fleet: &Fleet,
+    kind: ResourceKind,
+    arn: &str,
+    dl: &Deadline,
+) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    match fleet.tags_of(kind, arn) {
+        Some(tags) => Ok(Some(tags)),
+        None => app.aws.list_tags(arn, dl).await,
+    }
+}
+
+/// The attempt for a resource whose tags could not be had: gone, or a failed read.
+async fn unread(
+    app: &App,
+    subject: Subject,
+    read: Result<Option<Vec<(String, String)>>, AwsError>,
+    dl: &Deadline,
+) -> Attempt {
+    let decided = match read {
+        Err(e) => Err(e.into()),
+        Ok(_) => {
+            let noun = subject.kind().noun();
+            let gone = Outcome::skipped(subject, Skip::Gone, format!("{noun} no longer exists"));
+            Ok(Decision::Skip(gone))
+        }
+    };
+    reconcile::attempt(app, decided, None, false, dl).await
+}
+
+/// A resource found, decided on the fleet's reads; read afresh and decided again when that
+/// decision would write anything.
+async fn resource(
+    app: &App,
+    found: Found,
+    tags: Vec<(String, String)>,
+    fleet: &Fleet,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    if found.status() != "InService" {
+        let skip = reading::not_in_service(found.facts().subject().kind(), &found);
+        return reconcile::attempt(app, Ok(Decision::Skip(skip)), None, dry_run, dl).await;
+    }
+    let spot = Spot::of(found.arn(), &tags, &app.settings.tag_prefix);
+    let current = fleet.current_for(&found.facts().units());
+    let decided = reconcile::decide_found(
+        app,
+        &found,
+        tags,
+        Intent::FromTags,
+        Some(current),
+        Some(fleet),
+        dl,
+    )
+    .await;
+    if reconcile::would_write(app, &decided, &spot, dry_run) {
+        return reconcile::reconcile_found(app, &found, Some(fleet), dry_run, dl).await;
+    }
+    reconcile::attempt(app, decided, Some(spot), dry_run, dl).await
+}
+
 /// One line of the report from what a reconcile did (or, in a dry run, would do); `subject`
 /// is who it was about as far as the caller knew.
-pub fn entry(subject: Subject, attempt: reconcile::Attempt, dry_run: bool) -> Entry {
+pub fn entry(subject: Subject, attempt: Attempt, dry_run: bool) -> Entry {
     let done = attempt.result;
     let subject = match &done {
         Ok(r) => r.outcome.subject.clone(),

@@ -2,16 +2,13 @@
 //! moto server, so this runs in a file (a process, a server) of its own.
 
 use scaletag_testkit as support;
+use support::ok;
 
 use serde_json::Value;
 use support::fixture::{Harness, Variant};
 
 const TEMPLATE: &str = "autoscaling:template";
 const MIN: &str = "autoscaling:min-capacity";
-
-fn ok(r: Result<Value, Value>) -> Value {
-    r.unwrap_or_else(|e| panic!("invocation failed: {e}"))
-}
 
 /// Every live wake alarm stays, an async endpoint's and an IC's alike; only those whose
 /// resource is gone go. An alarm of one kind is never taken for another kind's leftover.

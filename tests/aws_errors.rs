@@ -144,7 +144,7 @@ fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
         .retry_config(sm::config::retry::RetryConfig::disabled()));
     let aas = mock_client!(aas, RuleMode::MatchAny, autoscaling, |c| c
         .retry_config(aas::config::retry::RetryConfig::disabled()));
-    // No test here reaches CloudWatch or SQS: clients that would fail if one did.
+    // No test here reaches CloudWatch, SQS or the Tagging API: clients that would fail if one did.
     let unused = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
@@ -156,6 +156,8 @@ fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
             aas,
             cloudwatch: aws_sdk_cloudwatch::Client::new(&unused),
             sqs: aws_sdk_sqs::Client::new(&unused),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&unused),
+            configs: Default::default(),
         },
         recheck_queue: None,
         recheck_delay: 300,

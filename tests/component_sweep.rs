@@ -2,6 +2,7 @@
 //! server, so these steps run in one test, in order, in a file (a process, a server) of their own.
 
 use scaletag_testkit as support;
+use support::ok;
 
 use std::time::Duration;
 
@@ -10,10 +11,6 @@ use support::fixture::Harness;
 
 const TEMPLATE: &str = "autoscaling:template";
 const MIN: &str = "autoscaling:min-capacity";
-
-fn ok(r: Result<Value, Value>) -> Value {
-    r.unwrap_or_else(|e| panic!("invocation failed: {e}"))
-}
 
 #[test]
 fn the_sweep_scales_what_no_event_reached_and_cleans_up_after_deleted_ics() {

@@ -2,19 +2,16 @@
 //! and the stand-in (which serves ICs, CloudWatch's CBOR protocol and SQS re-checks).
 
 use scaletag_testkit as support;
+use support::ok;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::fixture::Harness;
 
 const TEMPLATE: &str = "autoscaling:template";
 const MIN: &str = "autoscaling:min-capacity";
 const LATENCY: Duration = Duration::from_millis(100);
-
-fn ok(r: Result<Value, Value>) -> Value {
-    r.unwrap_or_else(|e| panic!("invocation failed: {e}"))
-}
 
 /// The scaling writes, in order (the status tag goes in parallel with them: see `status`).
 fn writes(h: &Harness) -> Vec<String> {

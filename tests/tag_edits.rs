@@ -5,16 +5,13 @@
 //! succeed beside good ones.
 
 use scaletag_testkit as support;
+use support::ok;
 
 use serde_json::{Value, json};
 use support::fixture::Harness;
 
 const TEMPLATE: &str = "autoscaling:template";
 const MIN: &str = "autoscaling:min-capacity";
-
-fn ok(r: Result<Value, Value>) -> Value {
-    r.unwrap_or_else(|e| panic!("invocation failed: {e}"))
-}
 
 fn sample(file: &str) -> Value {
     let text = std::fs::read_to_string(support::repo().join("events").join(file)).expect("event");

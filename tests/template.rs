@@ -408,6 +408,10 @@ fn violations(cfn: &Value) -> Vec<String> {
             {
                 found.push(format!("{a} beyond scalable targets"));
             }
+            // The Tagging API: reading tags in bulk, never writing them.
+            if a.starts_with("tag:") && a != "tag:GetResources" {
+                found.push(format!("{a}: the Tagging API beyond GetResources"));
+            }
             let tag_keys = &s["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"];
             if a == "sagemaker:AddTags"
                 && list(tag_keys) != [serde_json::json!({"Fn::Sub": "${TagPrefix}:status"})]
@@ -639,6 +643,12 @@ fn the_least_privilege_check_catches_each_widening() {
                         s.as_object_mut().unwrap().remove("Condition");
                     }
                 }
+            }),
+        ),
+        (
+            "the Tagging API beyond GetResources",
+            Box::new(|st: &mut Value| {
+                st.as_array_mut().unwrap().push(serde_json::json!({"Effect": "Allow", "Action": "tag:TagResources", "Resource": "*"}))
             }),
         ),
         (

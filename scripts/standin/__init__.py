@@ -32,6 +32,11 @@ What it changes, and the AWS source each piece follows:
   DescribeScalingPolicies, TagResource, UntagResource, ListTagsForResource,
   DeregisterScalableTarget; Application Auto Scaling User Guide, "Tagging support for
   Application Auto Scaling".
+* The Resource Groups Tagging API (tagging.py): GetResources pages by `ResourcesPerPage`
+  alone unless `TagsPerPage` is sent (moto limits every page to 100 tags), and lists the
+  stand-in's inference components (`sagemaker:inference-component`) with moto's SageMaker
+  resources. Sources: Resource Groups Tagging API Reference, GetResources and "Services that
+  support the Resource Groups Tagging API".
 * CloudWatch (cloudwatch.py): PutMetricAlarm, DescribeAlarms, DeleteAlarms, TagResource,
   UntagResource and ListTagsForResource over Smithy RPC v2 CBOR, the protocol of the Rust
   aws-sdk-cloudwatch 1.14x, which moto 5.2.5 does not parse. Alarms are kept
@@ -55,6 +60,7 @@ import threading
 _INSTALLERS = {
     "sagemaker": ("standin.sagemaker", "standin.components"),
     "applicationautoscaling": ("standin.autoscaling",),
+    "resourcegroupstaggingapi": ("standin.tagging",),
 }
 _WRAPPERS = {
     "cloudwatch": "standin.cloudwatch",

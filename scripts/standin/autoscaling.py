@@ -63,6 +63,14 @@ support for Application Auto Scaling"):
    Not covered: that the target is registered before a policy is put, whether the metric type
    suits the dimension, policy bodies beyond the metric type (all as moto).
 
+5. Paging (API reference: DescribeScalableTargets and DescribeScheduledActions, MaxResults
+   "Valid Range: Minimum value of 1. Maximum value of 50", 50 when not given;
+   DescribeScalingPolicies, 1 to 10, 10 when not given): every listing follows NextToken to its
+   last page and a MaxResults out of range is a ValidationException. moto's
+   DescribeScalableTargets gives the last index of a page as its NextToken, so its third page
+   repeats the second and a listing of more than 100 targets never ends (a client that stops on
+   a repeated token sees only 100); moto's DescribeScheduledActions ignores paging.
+
 Errors come out as moto's AAS errors do: HTTP 400, {"__type": "<Code>", "message": "..."}.
 """
 
@@ -270,14 +278,58 @@ def _describe_scaling_policies(self):
         and (dimension is None or p.scalable_dimension == dimension)
         and (not names or p.policy_name in names)
     ]
+    page, token = _page(self, policies, 10)
+    return json.dumps({
+        "ScalingPolicies": [responses._build_policy(p) for p in page],
+        "NextToken": token,
+    })
+
+
+def _page(self, items, most):
+    """One page of `items` and the token of the next (None after the last), as the request's
+    NextToken and MaxResults ask: at most `most` a page, `most` when MaxResults is not given
+    (DescribeScalableTargets and DescribeScheduledActions: 1 to 50; DescribeScalingPolicies:
+    1 to 10)."""
     try:
         start = int(self._get_param("NextToken") or 0)
     except ValueError:
         raise AWSValidationException("Invalid NextToken")
-    end = start + (self._get_int_param("MaxResults") or 10)
+    size = self._get_int_param("MaxResults")
+    if size is not None and not 1 <= size <= most:
+        bound = "greater than or equal to 1" if size < 1 else f"less than or equal to {most}"
+        raise AWSValidationException(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value {bound}"
+        )
+    end = start + (size or most)
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+def _describe_scalable_targets(self):
+    """moto's, with paging that works: moto's NextToken is always the last index of the page
+    it gave, so its third page repeats its second."""
+    self._validate_params()
+    targets = self.applicationautoscaling_backend.describe_scalable_targets(
+        self._get_param("ServiceNamespace"),
+        self._get_param("ResourceIds"),
+        self._get_param("ScalableDimension"),
+    )
+    page, token = _page(self, targets, 50)
+    return json.dumps({"ScalableTargets": [responses._build_target(t) for t in page], "NextToken": token})
+
+
+def _describe_scheduled_actions(self):
+    """moto's, a page at a time (moto answers every action at once, whatever MaxResults)."""
+    actions = self.applicationautoscaling_backend.describe_scheduled_actions(
+        scheduled_action_names=self._get_param("ScheduledActionNames"),
+        service_namespace=self._get_param("ServiceNamespace"),
+        resource_id=self._get_param("ResourceId"),
+        scalable_dimension=self._get_param("ScalableDimension"),
+    )
+    page, token = _page(self, actions, 50)
     return json.dumps({
-        "ScalingPolicies": [responses._build_policy(p) for p in policies[start:end]],
-        "NextToken": str(end) if end < len(policies) else None,
+        "ScheduledActions": [responses._build_scheduled_action(a) for a in page],
+        "NextToken": token,
     })
 
 
@@ -292,6 +344,8 @@ def install():
     cls._validate_params = _validate_params
     cls.put_scaling_policy = _put_scaling_policy
     cls.describe_scaling_policies = _describe_scaling_policies
+    cls.describe_scalable_targets = _describe_scalable_targets
+    cls.describe_scheduled_actions = _describe_scheduled_actions
     cls.register_scalable_target = _register_scalable_target
     # moto's dispatcher calls the method named after the X-Amz-Target operation, snake-cased.
     cls.tag_resource = _tag_resource

@@ -74,6 +74,7 @@ import base64
 import copy
 from datetime import datetime, timezone
 
+from moto.core.resource_tagging import TaggedResource
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import get_service_model, utcnow
 from moto.sagemaker import models, responses
@@ -344,6 +345,20 @@ def _get_resource_from_arn(self, arn):
     return resource
 
 
+_original_iter_tagged_resources = models.SageMakerModelBackend.iter_tagged_resources
+
+
+def _iter_tagged_resources(self):
+    """moto's SageMaker resources for the Tagging API, and this stand-in's ICs (tagging.py)."""
+    yield from _original_iter_tagged_resources(self)
+    for component in components(self).values():
+        yield TaggedResource(
+            arn=component.arn,
+            tags={t["Key"]: t["Value"] for t in component.tags},
+            resource_type="sagemaker:inference-component",
+        )
+
+
 # --- the control route (called by control.py) ---
 
 
@@ -393,3 +408,4 @@ def install():
     models.SageMakerModelBackend.validate_production_variants = _validate_production_variants
     models.SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
     models.FakeEndpoint._process_production_variants = _process_production_variants
+    models.SageMakerModelBackend.iter_tagged_resources = _iter_tagged_resources

@@ -8,7 +8,6 @@ A second client, botocore made to speak the same protocol, checks the framing in
 Run: .venv/bin/python -m unittest discover -s scripts/standin -p 'test_*.py'
 """
 
-import logging
 import sys
 import unittest
 import urllib.error
@@ -23,7 +22,7 @@ import cbor2
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import standin  # noqa: E402
+from standin import testing  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -38,9 +37,7 @@ _port = None
 
 def setUpModule():
     global _server, _port
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    _server = standin.serve()
-    _port = _server.get_host_and_port()[1]
+    _server, _port = testing.start()
 
 
 def tearDownModule():
@@ -80,7 +77,7 @@ def ok(operation, params=None):
 
 
 def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return testing.unique(prefix)
 
 
 def alarm_params(name, **extra):

@@ -6,7 +6,6 @@ Run: .venv/bin/python -m unittest discover -s scripts/standin -p 'test_*.py'
 """
 
 import json
-import logging
 import re
 import sys
 import unittest
@@ -19,7 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import standin  # noqa: E402
+from standin import testing  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -34,9 +33,7 @@ _port = None
 
 def setUpModule():
     global _server, _port
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    _server = standin.serve()
-    _port = _server.get_host_and_port()[1]
+    _server, _port = testing.start()
 
 
 def tearDownModule():
@@ -44,12 +41,11 @@ def tearDownModule():
 
 
 def client(service):
-    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{_port}", region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return testing.client(_port, service)
 
 
 def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return testing.unique(prefix)
 
 
 def post(path, body):

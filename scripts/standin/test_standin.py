@@ -412,6 +412,55 @@ class ScalableTargetTags(unittest.TestCase):
         self.assertEqual(self.aas.list_tags_for_resource(ResourceARN=new_arn)["Tags"], {})
 
 
+class Paging(unittest.TestCase):
+    """Every AAS listing follows NextToken to its last page, at most MaxResults a page."""
+
+    def setUp(self):
+        self.aas = client("application-autoscaling")
+
+    def pages(self, call, key, **params):
+        pages, token = [], None
+        while True:
+            out = call(ServiceNamespace="sagemaker", **params, **({"NextToken": token} if token else {}))
+            pages.append(out[key])
+            token = out.get("NextToken")
+            if not token:
+                return pages
+
+    def test_scalable_targets_beyond_a_hundred_each_once(self):
+        mine = {f"endpoint/{unique('page')}/variant/AllTraffic" for _ in range(120)}
+        for resource in mine:
+            self.aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                              ScalableDimension=DIMENSION, MinCapacity=1, MaxCapacity=2)
+        pages = self.pages(self.aas.describe_scalable_targets, "ScalableTargets")
+        seen = [t["ResourceId"] for p in pages for t in p]
+        self.assertEqual(len(seen), len(set(seen)), "a target listed twice")
+        self.assertLessEqual(mine, set(seen))
+        self.assertTrue(all(len(p) == 50 for p in pages[:-1]) and 0 < len(pages[-1]) <= 50)
+        small = self.pages(self.aas.describe_scalable_targets, "ScalableTargets", MaxResults=7)
+        self.assertEqual([t["ResourceId"] for p in small for t in p], seen)
+
+    def test_scheduled_actions_a_page_at_a_time(self):
+        resource = f"endpoint/{unique('sched')}/variant/AllTraffic"
+        self.aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                          ScalableDimension=DIMENSION, MinCapacity=1, MaxCapacity=4)
+        for i in range(51):
+            self.aas.put_scheduled_action(ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION,
+                                          ScheduledActionName=f"nightly-{i:02}", Schedule="cron(0 8 ? * MON-FRI *)",
+                                          ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 4})
+        pages = self.pages(self.aas.describe_scheduled_actions, "ScheduledActions", ResourceId=resource)
+        self.assertEqual([len(p) for p in pages], [50, 1])
+        self.assertEqual(len({a["ScheduledActionName"] for p in pages for a in p}), 51)
+
+    def test_max_results_out_of_range_is_refused(self):
+        for call, most in ((self.aas.describe_scalable_targets, 50), (self.aas.describe_scheduled_actions, 50),
+                           (self.aas.describe_scaling_policies, 10)):
+            with self.subTest(call.__name__), self.assertRaises(ClientError) as ctx:
+                call(ServiceNamespace="sagemaker", MaxResults=most + 1)
+            self.assertEqual(ctx.exception.response["Error"]["Code"], "ValidationException")
+            self.assertIn(f"less than or equal to {most}", ctx.exception.response["Error"]["Message"])
+
+
 class MotoAsIs(unittest.TestCase):
     """moto 5.2.5's own answers that the stand-in leaves alone (not AWS's behaviour)."""
 

@@ -131,6 +131,29 @@ struct Faults {
     refuse: Vec<(String, String, String, String)>,
     injected: BTreeMap<&'static str, usize>,
     requests: usize,
+    /// Operations whose answer is frozen: the first answer after [`Proxy::freeze`] is given
+    /// again for every later call, as a listing that lags behind the truth would.
+    frozen: Vec<(String, Option<Answer>)>,
+}
+
+/// An answer as sent: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+impl Faults {
+    /// `Some(answer)` to give again for a call to a frozen operation; `None` to forward it.
+    fn frozen_answer(&self, op: &str) -> Option<Answer> {
+        self.frozen
+            .iter()
+            .find(|(o, _)| o == op)
+            .and_then(|(_, a)| a.clone())
+    }
+
+    /// Keeps `answer` as the frozen answer of `op`, when it is frozen and has none yet.
+    fn keep(&mut self, op: &str, answer: &Answer) {
+        if let Some((_, kept @ None)) = self.frozen.iter_mut().find(|(o, _)| o == op) {
+            *kept = Some(answer.clone());
+        }
+    }
 }
 
 /// How often, and how, the proxy misbehaves.
@@ -308,6 +331,16 @@ impl Proxy {
     }
 
     /// Every request the proxy received, answered or not.
+    /// Freezes the answers of `op`: the next call's answer is given again to every later
+    /// call, whatever the truth (a lagging listing, such as the Tagging API's).
+    pub fn freeze(&self, op: &str) {
+        self.faults
+            .lock()
+            .expect("faults")
+            .frozen
+            .push((op.to_string(), None));
+    }
+
     pub fn requests(&self) -> usize {
         self.faults.lock().expect("faults").requests
     }
@@ -323,6 +356,11 @@ impl Proxy {
 
     pub fn clear(&self) {
         self.calls.lock().expect("calls").clear();
+    }
+
+    /// How many calls of `op` the proxy saw.
+    pub fn count(&self, op: &str) -> usize {
+        self.calls().iter().filter(|c| c.op == op).count()
     }
 
     pub fn ops(&self) -> Vec<String> {
@@ -430,8 +468,14 @@ fn proxy_connection(
             ))
         };
         let upstream_addr = format!("127.0.0.1:{upstream}");
+        let frozen = faults.lock().expect("faults").frozen_answer(&op);
         let forwarded = match fault {
-            None => http::forward(&upstream_addr, &req),
+            None => match frozen {
+                Some(answer) => Ok(answer),
+                None => http::forward(&upstream_addr, &req).inspect(|answer| {
+                    faults.lock().expect("faults").keep(&op, answer);
+                }),
+            },
             Some(Fault::Refuse(code, message)) => error(400, &code, &message),
             Some(Fault::Throttling) => error(400, "ThrottlingException", "Rate exceeded"),
             Some(Fault::ConcurrentUpdate) => error(
@@ -775,7 +819,11 @@ pub fn cli_json(aws_port: u16, args: &[&str]) -> (i32, Value) {
     (code, v)
 }
 
-/// Reads an event from `events/`, renamed for a test's own endpoint.
+/// The answer of an invocation that must succeed.
+pub fn ok(r: Result<Value, Value>) -> Value {
+    r.unwrap_or_else(|e| panic!("invocation failed: {e}"))
+}
+
 /// The scheduled event that starts a sweep, as EventBridge delivers it. A sweep acts on every
 /// endpoint and inference component of the (shared) moto server, so each test that sweeps
 /// lives in a test file of its own: its own process, its own server.
@@ -805,6 +853,7 @@ pub fn api_call(file: &str, ic: &str, arn: &str) -> Value {
     v
 }
 
+/// Reads an event from `events/`, renamed for a test's own endpoint.
 pub fn event(file: &str, endpoint: &str, arn: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("events").join(file)).expect("event file");
     let mut v: Value = serde_json::from_str(&text).expect("event json");
