@@ -4,27 +4,97 @@
 //! is made in the shell.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_sagemaker as sagemaker;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::diff::Action;
 use crate::retry::{AwsError, Called, Deadline};
 
-/// SDK clients, built once per process and shared across invocations.
+/// SDK clients, built once per process and shared across invocations. SageMaker's and
+/// Application Auto Scaling's serve every invocation and are built at start-up; the others
+/// (CloudWatch, SQS, the Tagging API) are built the first time one is needed, since many
+/// processes never need them.
 #[derive(Clone, Debug)]
 pub struct Aws {
     pub sagemaker: sagemaker::Client,
     pub aas: aas::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// For the re-check queue of inference components that are still settling.
-    pub sqs: aws_sdk_sqs::Client,
-    /// The Resource Groups Tagging API: every resource's tags in bulk, for the sweep.
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    later: Arc<Later>,
     /// What was read of each endpoint config, kept for the life of the process.
     pub configs: Configs,
+}
+
+/// The clients built on first use, and the configuration they are built from.
+#[derive(Debug)]
+struct Later {
+    config: aws_config::SdkConfig,
+    cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
+    sqs: OnceLock<aws_sdk_sqs::Client>,
+    tagging: OnceLock<aws_sdk_resourcegroupstagging::Client>,
+}
+
+impl Aws {
+    /// The clients, from one loaded configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Aws {
+        Aws::with(
+            sagemaker::Client::new(config),
+            aas::Client::new(config),
+            config,
+        )
+    }
+
+    /// With these SageMaker and AAS clients; the others are built from `config` when needed.
+    pub fn with(
+        sagemaker: sagemaker::Client,
+        aas: aas::Client,
+        config: &aws_config::SdkConfig,
+    ) -> Aws {
+        Aws {
+            sagemaker,
+            aas,
+            later: Arc::new(Later {
+                config: config.clone(),
+                cloudwatch: OnceLock::new(),
+                sqs: OnceLock::new(),
+                tagging: OnceLock::new(),
+            }),
+            configs: Configs::default(),
+        }
+    }
+
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        let later = &self.later;
+        later
+            .cloudwatch
+            .get_or_init(|| aws_sdk_cloudwatch::Client::new(&later.config))
+    }
+
+    /// For the re-check queue of inference components that are still settling.
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        let later = &self.later;
+        later
+            .sqs
+            .get_or_init(|| aws_sdk_sqs::Client::new(&later.config))
+    }
+
+    /// The Resource Groups Tagging API: every resource's tags in bulk, for the sweep.
+    pub fn tagging(&self) -> &aws_sdk_resourcegroupstagging::Client {
+        let later = &self.later;
+        later
+            .tagging
+            .get_or_init(|| aws_sdk_resourcegroupstagging::Client::new(&later.config))
+    }
 }
 
 /// Endpoint config name → variant name → instance type. An endpoint config never changes
@@ -50,17 +120,61 @@ impl Configs {
     }
 }
 
-impl Aws {
-    /// The clients, from one loaded configuration.
-    pub fn new(config: &aws_config::SdkConfig) -> Aws {
-        Aws {
-            sagemaker: sagemaker::Client::new(config),
-            aas: aas::Client::new(config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
-            configs: Configs::default(),
+/// One HTTP client for every SDK client of the process: the SDK's default (hyper and rustls
+/// with aws-lc, the proxy from the environment), whose TLS set-up is checked once at start-up
+/// rather than once per SDK client. Each SDK client built with its own default client parses
+/// the CA bundle into a fresh root store when it is built (docs/performance.md, start-up).
+pub fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    let inner = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
         }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    });
+    SharedHttpClient::new(CheckedOnce {
+        inner,
+        checked: Once::new(),
+    })
+}
+
+/// An HTTP client whose base-config check (which builds a TLS connector and drops it) runs
+/// for the first SDK client only.
+#[derive(Debug)]
+struct CheckedOnce {
+    inner: SharedHttpClient,
+    checked: Once,
+}
+
+impl HttpClient for CheckedOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut result = Ok(());
+        self.checked.call_once(|| {
+            result = self.inner.validate_base_client_config(components, cfg);
+        });
+        result
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
     }
 }
 

@@ -281,7 +281,8 @@ fn catalog_source(cli: &Cli) -> String {
 async fn app(cli: &Cli) -> Result<App, CliError> {
     let configured = configuration(cli).map_err(CliError::Setup)?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled());
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .http_client(crate::aws::http_client());
     if let Some(region) = &cli.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }

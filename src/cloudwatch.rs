@@ -34,7 +34,7 @@ impl Aws {
         let alarms = all_pages(|token| async move {
             let out = call(Op::DescribeAlarms, subject, dl, || {
                 let request = self
-                    .cloudwatch
+                    .cloudwatch()
                     .describe_alarms()
                     .alarm_types(cw::types::AlarmType::MetricAlarm)
                     .set_next_token(token.clone());
@@ -66,7 +66,7 @@ impl Aws {
     pub async fn put_alarm(&self, alarm: &Alarm, dl: &Deadline) -> Result<(), AwsError> {
         let name = alarm.alarm_name.as_str();
         call(Op::PutMetricAlarm, name, dl, || {
-            self.cloudwatch
+            self.cloudwatch()
                 .put_metric_alarm()
                 .alarm_name(name)
                 .alarm_description(&alarm.alarm_description)
@@ -103,7 +103,7 @@ impl Aws {
 
     pub async fn delete_alarm(&self, name: &str, dl: &Deadline) -> Result<(), AwsError> {
         call(Op::DeleteAlarms, name, dl, || {
-            self.cloudwatch.delete_alarms().alarm_names(name).send()
+            self.cloudwatch().delete_alarms().alarm_names(name).send()
         })
         .await?;
         Ok(())

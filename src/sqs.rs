@@ -15,7 +15,7 @@ impl Aws {
     ) -> Result<(), AwsError> {
         let body = serde_json::to_string(recheck).unwrap_or_default();
         call(Op::SendMessage, &recheck.inference_component, dl, || {
-            self.sqs
+            self.sqs()
                 .send_message()
                 .queue_url(queue_url)
                 .message_body(&body)

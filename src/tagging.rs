@@ -23,7 +23,7 @@ impl Aws {
     pub async fn tagged_resources(&self, dl: &Deadline) -> Result<TagsByArn, AwsError> {
         let pages = all_pages(|token| async move {
             let out = call(Op::GetResources, "sagemaker", dl, || {
-                self.tagging
+                self.tagging()
                     .get_resources()
                     .set_resource_type_filters(Some(
                         RESOURCE_TYPES.iter().map(|t| t.to_string()).collect(),

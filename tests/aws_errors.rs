@@ -144,21 +144,15 @@ fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
         .retry_config(sm::config::retry::RetryConfig::disabled()));
     let aas = mock_client!(aas, RuleMode::MatchAny, autoscaling, |c| c
         .retry_config(aas::config::retry::RetryConfig::disabled()));
-    // No test here reaches CloudWatch, SQS or the Tagging API: clients that would fail if one did.
+    // No test here reaches CloudWatch, SQS or the Tagging API: a configuration on which they
+    // would fail if one did.
     let unused = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
     App {
-        aws: Aws {
-            sagemaker,
-            aas,
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&unused),
-            sqs: aws_sdk_sqs::Client::new(&unused),
-            tagging: aws_sdk_resourcegroupstagging::Client::new(&unused),
-            configs: Default::default(),
-        },
+        aws: Aws::with(sagemaker, aas, &unused),
         recheck_queue: None,
         recheck_delay: 300,
         catalog: Catalog::builtin(),

@@ -34,8 +34,14 @@ async fn main() -> Result<(), Error> {
         }
     };
     let namespace = config.metrics_namespace.clone();
+    // Lambda gives the execution role's credentials in the environment: no other provider
+    // of the default chain (web identity, SSO, the container and instance metadata) is built.
     let sdk = aws_config::from_env()
         .retry_config(aws_config::retry::RetryConfig::disabled())
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .http_client(scaletag::aws::http_client())
         .load()
         .await;
     let app = App::new(Aws::new(&sdk), config);
