@@ -138,8 +138,8 @@ pub enum Command {
         /// Plan every endpoint, write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Endpoints reconciled at once (throttling is retried, never fatal).
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+        /// Resources reconciled at once (throttling is retried, never fatal).
+        #[arg(long, default_value_t = crate::config::SWEEP_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=32))]
         concurrency: u16,
     },
     /// What scaletag last did and what it would do now, for one endpoint or inference
@@ -460,8 +460,8 @@ async fn status(
     let report = match name {
         None => {
             let options = sweep::Options {
-                concurrency: 4,
                 dry_run: true,
+                ..sweep::Options::default()
             };
             let whole_day = Deadline::after(Duration::from_secs(24 * 3600));
             sweep::sweep(&app, &options, &whole_day, &|_, _| ()).await?

@@ -11,6 +11,10 @@ use crate::tags;
 /// `RECHECK_DELAY_SECONDS` says otherwise (0 to 900, SQS's range).
 pub const RECHECK_DELAY_SECONDS: i32 = 300;
 
+/// How many resources a sweep reconciles at once, unless `SWEEP_CONCURRENCY` says otherwise
+/// (1 to 32). docs/performance.md says how it was chosen.
+pub const SWEEP_CONCURRENCY: usize = 8;
+
 /// Why scaletag cannot start. The function reports it as an init error.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -36,6 +40,8 @@ pub struct Config {
     pub recheck_queue: Option<String>,
     /// Seconds until a re-check (`RECHECK_DELAY_SECONDS`).
     pub recheck_delay: i32,
+    /// Resources a sweep reconciles at once (`SWEEP_CONCURRENCY`).
+    pub sweep_concurrency: usize,
 }
 
 /// The function's configuration: every variable, through `var`.
@@ -78,6 +84,17 @@ pub fn load(
             }
         },
     };
+    let sweep_concurrency = match set("SWEEP_CONCURRENCY") {
+        None => SWEEP_CONCURRENCY,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=32).contains(&n) => n,
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "SWEEP_CONCURRENCY must be 1 to 32 resources at once, not `{v}`"
+                )));
+            }
+        },
+    };
     let metrics_namespace = Namespace::parse(&var("METRICS_NAMESPACE").unwrap_or_default())
         .map_err(ConfigError::Invalid)?;
     Ok(Config {
@@ -90,6 +107,7 @@ pub fn load(
         metrics_namespace,
         recheck_queue: set("RECHECK_QUEUE_URL"),
         recheck_delay,
+        sweep_concurrency,
     })
 }
 
@@ -116,6 +134,7 @@ mod tests {
             (c.recheck_queue, c.recheck_delay),
             (None, RECHECK_DELAY_SECONDS)
         );
+        assert_eq!(c.sweep_concurrency, SWEEP_CONCURRENCY);
     }
 
     #[test]
@@ -130,8 +149,10 @@ mod tests {
             ),
             ("RECHECK_DELAY_SECONDS", "60"),
             ("METRICS_NAMESPACE", "Team/scaletag"),
+            ("SWEEP_CONCURRENCY", "3"),
         ]))
         .unwrap();
+        assert_eq!(c.sweep_concurrency, 3);
         assert_eq!(c.settings.tag_prefix, "scale");
         assert_eq!(c.settings.max_capacity_limit, Some(20));
         assert!(!c.status_tag);
@@ -151,6 +172,8 @@ mod tests {
         assert!(from_env(env(&[("TAG_PREFIX", "aws:scaling")])).is_err());
         for (var, value) in [
             ("RECHECK_DELAY_SECONDS", "901"),
+            ("SWEEP_CONCURRENCY", "0"),
+            ("SWEEP_CONCURRENCY", "33"),
             ("STATUS_TAG", "maybe"),
             ("METRICS_NAMESPACE", "AWS/Mine"),
         ] {

@@ -84,7 +84,11 @@ impl RecheckResponse {
 pub async fn handle(app: &App, payload: &Value, dl: &Deadline) -> Result<Response, Failure> {
     match event::decode(payload)? {
         Trigger::Sweep => {
-            let report = sweep::sweep(app, &sweep::Options::default(), dl, &|_, _| ()).await?;
+            let options = sweep::Options {
+                concurrency: app.sweep_concurrency,
+                dry_run: false,
+            };
+            let report = sweep::sweep(app, &options, dl, &|_, _| ()).await?;
             // Every endpoint was tried; if AWS failed on some, the invocation fails, so that
             // Lambda's Errors metric shows it, Lambda retries the sweep (a second chance for a
             // transient failure, for a few reads per endpoint), and the OnFailure queue gets

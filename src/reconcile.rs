@@ -42,6 +42,8 @@ pub struct App {
     pub recheck_queue: Option<String>,
     /// Seconds until a re-check.
     pub recheck_delay: i32,
+    /// Resources a sweep reconciles at once.
+    pub sweep_concurrency: usize,
 }
 
 impl App {
@@ -53,6 +55,7 @@ impl App {
             status_tag: config.status_tag,
             recheck_queue: config.recheck_queue,
             recheck_delay: config.recheck_delay,
+            sweep_concurrency: config.sweep_concurrency,
         }
     }
 }

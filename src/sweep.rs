@@ -33,8 +33,7 @@ pub use crate::retry::ENDPOINT_BUDGET;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Endpoints reconciled at once. AAS's request rates are per account; a handful in
-    /// flight keeps a sweep fast without crowding out the event-driven invocations.
+    /// Resources reconciled at once (docs/performance.md says how the default was chosen).
     pub concurrency: usize,
     /// Plan only: every read, no write.
     pub dry_run: bool,
@@ -43,7 +42,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            concurrency: 4,
+            concurrency: crate::config::SWEEP_CONCURRENCY,
             dry_run: false,
         }
     }

@@ -155,6 +155,7 @@ fn app(sagemaker: &[Rule], autoscaling: &[Rule]) -> App {
         aws: Aws::with(sagemaker, aas, &unused),
         recheck_queue: None,
         recheck_delay: 300,
+        sweep_concurrency: 8,
         catalog: Catalog::builtin(),
         settings: Settings::default(),
         status_tag: true,
