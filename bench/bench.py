@@ -25,6 +25,13 @@ from lambda_local import REGION, ROOT, RuntimeApi, create_endpoint, lambda_env, 
 WRITES = {"RegisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy", "DeregisterScalableTarget"}
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A function stopped in the middle of a call closes its connection: nothing to report.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Proxy:
     """Records every AWS call (operation, start, end) on its way to moto; can add latency and
     answer every n-th Application Auto Scaling call with a ThrottlingException."""
@@ -75,7 +82,7 @@ class Proxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -144,6 +151,8 @@ def main():
     ap.add_argument("--zips", nargs="*", default=[], help="cargo-lambda's deployment zips (sizes)")
     ap.add_argument("--starts", type=int, default=21)
     ap.add_argument("--sweep", type=int, default=500)
+    ap.add_argument("--also", nargs="*", default=[], metavar="LABEL=PATH",
+                    help="other builds of the bootstrap whose cold start is measured in the same run")
     args = ap.parse_args()
 
     moto, moto_port = start_moto()
@@ -174,16 +183,25 @@ def main():
             out.append((name, create_endpoint(sm, name, [f"V{i}" for i in range(variants)], list(tags))))
         return out
 
-    for label, command in functions.items():
-        r = results[label] = {}
-        # Cold start: process start to the first GET /next.
+    def cold_starts(label, command):
+        """Process start to the first GET /next, `--starts` times: (median, p90) in ms."""
         starts = []
         for _ in range(args.starts):
             f = Function(label, command, runtime, url)
             starts.append(f.start())
             f.stop()
-        r["cold_start_ms"] = statistics.median(starts) * 1000
-        r["cold_start_p90_ms"] = sorted(starts)[int(len(starts) * 0.9)] * 1000
+        return statistics.median(starts) * 1000, sorted(starts)[int(len(starts) * 0.9)] * 1000
+
+    # Other builds first, interleaved with nothing else: their cold starts only.
+    others = results["other builds"] = {}
+    for other in args.also:
+        label, path = other.split("=", 1)
+        median, p90 = cold_starts(label, [path])
+        others[label] = {"cold_start_ms": median, "cold_start_p90_ms": p90}
+
+    for label, command in functions.items():
+        r = results[label] = {}
+        r["cold_start_ms"], r["cold_start_p90_ms"] = cold_starts(label, command)
 
         f = Function(label, command, runtime, url)
         f.start()
@@ -261,6 +279,7 @@ def main():
     py["size_note"] = f"boto3 {boto3.__version__} / botocore {botocore.__version__} (in Lambda's Python runtime)"
 
     results["spawn_floor_ms"] = statistics.median(floor) * 1000
+    results["starts"] = args.starts
     print(json.dumps(results, indent=1, sort_keys=True))
     print()
     print(table(results))
@@ -275,7 +294,7 @@ def table(results):
         return f"{b / a:.1f}×" if a else ""
 
     rows = [
-        ("cold start, process start → first /next (median of 21)", "ms", "cold_start_ms", 1),
+        (f"cold start, process start → first /next (median of {results['starts']})", "ms", "cold_start_ms", 1),
         ("first attach, 1 variant", "ms", "first_attach_1v_ms", 1),
         ("steady state, 1 variant", "ms", "steady_1v_ms", 1),
         ("first attach, 4 variants", "ms", "first_attach_4v_ms", 1),
@@ -293,6 +312,9 @@ def table(results):
         fmt = (lambda v: f"{v:.{digits}f} {unit}".strip())
         out.append(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
     out.append(f"| (for scale: spawning and reaping `/bin/true` the same way) | {floor:.1f} ms | | |")
+    for label, r in results.get("other builds", {}).items():
+        out.append(f"| cold start of build {label}, same run (median; p90) | {r['cold_start_ms']:.1f} ms; "
+                   f"{r['cold_start_p90_ms']:.1f} ms | | |")
     for arch in ("arm64", "x86_64"):
         if f"size_{arch}_kb" in rust:
             out.append(f"| stripped `bootstrap`, {arch} / its zip | {rust[f'size_{arch}_kb'] / 1024:.2f} MB / "

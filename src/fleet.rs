@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures_util::StreamExt;
 use futures_util::future::{try_join, try_join4};
+use futures_util::stream;
 use tokio::sync::OnceCell;
 
 use crate::aws::Aws;
@@ -21,6 +23,7 @@ use crate::diff::Current;
 use crate::resource::{ResourceKind, Scalable};
 use crate::retry::{AwsError, Deadline};
 use crate::sagemaker::{Described, ListedComponent};
+use crate::status::Spot;
 use crate::tagging::TagsByArn;
 use crate::wake::{self, Alarm};
 
@@ -31,10 +34,8 @@ pub struct Fleet {
     pub endpoints: Vec<(String, String)>,
     /// Every inference component, whatever its status.
     pub components: Vec<ListedComponent>,
-    /// The tags of every tagged endpoint and IC, by lower-cased ARN.
-    tags: TagsByArn,
-    /// The kinds the Tagging API listed any resource of.
-    listed_kinds: Vec<ResourceKind>,
+    /// The tags of every tagged endpoint and IC.
+    tags: TagBook,
     /// Every SageMaker scalable target, scaling policy and scheduled action, and every wake
     /// alarm.
     pub current: Current,
@@ -51,35 +52,53 @@ struct Descriptions(Mutex<HashMap<String, Arc<OnceCell<Option<Described>>>>>);
 
 impl Fleet {
     /// Every listing, in parallel; a page that fails fails the sweep (nothing was decided).
-    pub async fn read(aws: &Aws, dl: &Deadline) -> Result<Fleet, AwsError> {
-        let ((endpoints, components, tags), (targets, policies, scheduled, alarms)) = try_join(
-            async {
-                let (endpoints, (components, tags)) = try_join(
-                    aws.list_in_service_endpoints(dl),
-                    try_join(aws.list_components(None, dl), aws.tagged_resources(dl)),
-                )
-                .await?;
-                Ok((endpoints, components, tags))
-            },
-            try_join4(
-                aws.all_targets(dl),
-                aws.describe_policies(None, dl),
-                aws.describe_scheduled_actions(None, dl),
-                aws.describe_alarms(AlarmQuery::All, dl),
-            ),
-        )
-        .await?;
-        Ok(Fleet::new(
-            endpoints,
-            components,
-            tags,
-            Current {
-                targets,
-                policies,
-                scheduled_actions: scheduled,
-                alarms,
-            },
-        ))
+    /// While AAS and CloudWatch are still being paged through, each endpoint whose tags may
+    /// opt it in (a `prefix:` tag besides the status) is described, `concurrency` at a time.
+    pub async fn read(
+        aws: &Aws,
+        prefix: &str,
+        concurrency: usize,
+        dl: &Deadline,
+    ) -> Result<Fleet, AwsError> {
+        let described = Descriptions::default();
+        let sagemaker = async {
+            let (endpoints, (components, tags)) = try_join(
+                aws.list_in_service_endpoints(dl),
+                try_join(aws.list_components(None, dl), aws.tagged_resources(dl)),
+            )
+            .await?;
+            let tags = TagBook::new(tags);
+            let candidates = endpoints.iter().filter(|(_, arn)| {
+                tags.tags_of(ResourceKind::Endpoint, arn)
+                    .is_some_and(|t| Spot::of(arn, &t, prefix).opted_in)
+            });
+            // A description that fails is left for the endpoint's own turn to read again and
+            // report; it fails no listing.
+            stream::iter(candidates)
+                .for_each_concurrent(concurrency.max(1), |(name, _)| async {
+                    let _ = described.get(aws, name, dl).await;
+                })
+                .await;
+            Ok((endpoints, components, tags))
+        };
+        let scaling = try_join4(
+            aws.all_targets(dl),
+            aws.describe_policies(None, dl),
+            aws.describe_scheduled_actions(None, dl),
+            aws.describe_alarms(AlarmQuery::All, dl),
+        );
+        let ((endpoints, components, tags), (targets, policies, scheduled, alarms)) =
+            try_join(sagemaker, scaling).await?;
+        let current = Current {
+            targets,
+            policies,
+            scheduled_actions: scheduled,
+            alarms,
+        };
+        Ok(Fleet {
+            described,
+            ..Fleet::new(endpoints, components, tags.tags, current)
+        })
     }
 
     pub fn new(
@@ -101,14 +120,6 @@ impl Fleet {
             let entry = by_resource.entry(a.0.resource_id.clone()).or_default();
             entry.scheduled_actions.push(a.clone());
         }
-        let tags: TagsByArn = tags
-            .into_iter()
-            .map(|(arn, t)| (arn.to_ascii_lowercase(), t))
-            .collect();
-        let listed_kinds = [ResourceKind::Endpoint, ResourceKind::Component]
-            .into_iter()
-            .filter(|kind| tags.keys().any(|arn| kind_of(arn) == Some(*kind)))
-            .collect();
         let alarms = current
             .alarms
             .iter()
@@ -117,8 +128,7 @@ impl Fleet {
         Fleet {
             endpoints,
             components,
-            tags,
-            listed_kinds,
+            tags: TagBook::new(tags),
             current,
             by_resource,
             alarms,
@@ -126,17 +136,9 @@ impl Fleet {
         }
     }
 
-    /// A resource's tags as the Tagging API listed them: none when it is not listed (the
-    /// Tagging API lists every resource that is tagged). `None` when the Tagging API listed no
-    /// resource of its kind at all, while the listings found some: AWS documents no support
-    /// for inference components there (docs/aws-behaviour.md §11), so those are read one by
-    /// one rather than taken for untagged.
+    /// A resource's tags as the Tagging API listed them ([`TagBook::tags_of`]).
     pub fn tags_of(&self, kind: ResourceKind, arn: &str) -> Option<Vec<(String, String)>> {
-        match self.tags.get(&arn.to_ascii_lowercase()) {
-            Some(tags) => Some(tags.clone()),
-            None if self.listed_kinds.contains(&kind) => Some(Vec::new()),
-            None => None,
-        }
+        self.tags.tags_of(kind, arn)
     }
 
     /// What the bulk reads hold for `units`: the same as reading them one by one, at the
@@ -163,12 +165,19 @@ impl Fleet {
         name: &str,
         dl: &Deadline,
     ) -> Result<Option<Described>, AwsError> {
+        self.described.get(aws, name, dl).await
+    }
+}
+
+impl Descriptions {
+    async fn get(
+        &self,
+        aws: &Aws,
+        name: &str,
+        dl: &Deadline,
+    ) -> Result<Option<Described>, AwsError> {
         let cell = {
-            let mut cells = self
-                .described
-                .0
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut cells = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             cells.entry(name.to_string()).or_default().clone()
         };
         // A read that failed leaves the cell empty: the next user tries again.
@@ -176,6 +185,40 @@ impl Fleet {
             .get_or_try_init(|| aws.describe_endpoint(name, dl))
             .await?;
         Ok(described.clone())
+    }
+}
+
+/// The Tagging API's answer: tags by lower-cased ARN, and the kinds it listed any resource of.
+#[derive(Debug, Default)]
+struct TagBook {
+    tags: TagsByArn,
+    listed_kinds: Vec<ResourceKind>,
+}
+
+impl TagBook {
+    fn new(tags: TagsByArn) -> TagBook {
+        let tags: TagsByArn = tags
+            .into_iter()
+            .map(|(arn, t)| (arn.to_ascii_lowercase(), t))
+            .collect();
+        let listed_kinds = [ResourceKind::Endpoint, ResourceKind::Component]
+            .into_iter()
+            .filter(|kind| tags.keys().any(|arn| kind_of(arn) == Some(*kind)))
+            .collect();
+        TagBook { tags, listed_kinds }
+    }
+
+    /// A resource's tags as the Tagging API listed them: none when it is not listed (the
+    /// Tagging API lists every resource that is tagged). `None` when the Tagging API listed no
+    /// resource of its kind at all, while the listings found some: AWS documents no support
+    /// for inference components there (docs/aws-behaviour.md §11), so those are read one by
+    /// one rather than taken for untagged.
+    fn tags_of(&self, kind: ResourceKind, arn: &str) -> Option<Vec<(String, String)>> {
+        match self.tags.get(&arn.to_ascii_lowercase()) {
+            Some(tags) => Some(tags.clone()),
+            None if self.listed_kinds.contains(&kind) => Some(Vec::new()),
+            None => None,
+        }
     }
 }
 

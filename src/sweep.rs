@@ -105,7 +105,7 @@ pub async fn sweep(
     deadline: &Deadline,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Report, AwsError> {
-    let (work, fleet) = listings(app, deadline).await?;
+    let (work, fleet) = listings(app, options.concurrency, deadline).await?;
     let fleet = &fleet;
     let (endpoint_count, component_count) = work.iter().fold((0, 0), |(e, c), w| match w {
         Work::Endpoint { .. } => (e + 1, c),
@@ -166,8 +166,12 @@ pub async fn sweep(
 
 /// The bulk reads (`fleet`), and the work they make. The work is shuffled, so that a sweep
 /// cut short by its deadline starves no resource.
-async fn listings(app: &App, deadline: &Deadline) -> Result<(Vec<Work>, Fleet), AwsError> {
-    let fleet = Fleet::read(&app.aws, deadline).await?;
+async fn listings(
+    app: &App,
+    concurrency: usize,
+    deadline: &Deadline,
+) -> Result<(Vec<Work>, Fleet), AwsError> {
+    let fleet = Fleet::read(&app.aws, &app.settings.tag_prefix, concurrency, deadline).await?;
     let units: Vec<Scalable> = fleet
         .current
         .targets
