@@ -14,22 +14,15 @@ import sys
 import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from lambda_local import REGION, ROOT, RuntimeApi, create_endpoint, lambda_env, start_moto  # noqa: E402
+from lambda_local import REGION, ROOT, QuietServer, RuntimeApi, create_endpoint, lambda_env, start_moto  # noqa: E402
 
 WRITES = {"RegisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy", "DeregisterScalableTarget"}
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # A function stopped in the middle of a call closes its connection: nothing to report.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class Proxy:
@@ -82,7 +75,7 @@ class Proxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -183,25 +176,31 @@ def main():
             out.append((name, create_endpoint(sm, name, [f"V{i}" for i in range(variants)], list(tags))))
         return out
 
-    def cold_starts(label, command):
-        """Process start to the first GET /next, `--starts` times: (median, p90) in ms."""
-        starts = []
-        for _ in range(args.starts):
+    # Cold starts: process start to the first GET /next, every build and the baseline taking
+    # turns, `--starts` rounds, so that what the machine is doing meanwhile falls on all alike.
+    timed = dict(functions)
+    timed.update(other.split("=", 1) for other in args.also)
+    timed = {label: (command if isinstance(command, list) else [command]) for label, command in timed.items()}
+    starts = {label: [] for label in timed}
+    for _ in range(args.starts):
+        for label, command in timed.items():
             f = Function(label, command, runtime, url)
-            starts.append(f.start())
+            starts[label].append(f.start())
             f.stop()
-        return statistics.median(starts) * 1000, sorted(starts)[int(len(starts) * 0.9)] * 1000
 
-    # Other builds first, interleaved with nothing else: their cold starts only.
-    others = results["other builds"] = {}
+    def summary(label):
+        s = sorted(starts[label])
+        return statistics.median(s) * 1000, s[int(len(s) * 0.9)] * 1000
+
+    results["other builds"] = {}
     for other in args.also:
-        label, path = other.split("=", 1)
-        median, p90 = cold_starts(label, [path])
-        others[label] = {"cold_start_ms": median, "cold_start_p90_ms": p90}
+        label = other.split("=", 1)[0]
+        median, p90 = summary(label)
+        results["other builds"][label] = {"cold_start_ms": median, "cold_start_p90_ms": p90}
 
     for label, command in functions.items():
         r = results[label] = {}
-        r["cold_start_ms"], r["cold_start_p90_ms"] = cold_starts(label, command)
+        r["cold_start_ms"], r["cold_start_p90_ms"] = summary(label)
 
         f = Function(label, command, runtime, url)
         f.start()
@@ -294,7 +293,7 @@ def table(results):
         return f"{b / a:.1f}×" if a else ""
 
     rows = [
-        (f"cold start, process start → first /next (median of {results['starts']})", "ms", "cold_start_ms", 1),
+        (f"cold start, process start → first /next (median of {results['starts']}, taking turns)", "ms", "cold_start_ms", 1),
         ("first attach, 1 variant", "ms", "first_attach_1v_ms", 1),
         ("steady state, 1 variant", "ms", "steady_1v_ms", 1),
         ("first attach, 4 variants", "ms", "first_attach_4v_ms", 1),
@@ -313,7 +312,7 @@ def table(results):
         out.append(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
     out.append(f"| (for scale: spawning and reaping `/bin/true` the same way) | {floor:.1f} ms | | |")
     for label, r in results.get("other builds", {}).items():
-        out.append(f"| cold start of build {label}, same run (median; p90) | {r['cold_start_ms']:.1f} ms; "
+        out.append(f"| cold start of build {label}, same run, taking turns (median; p90) | {r['cold_start_ms']:.1f} ms; "
                    f"{r['cold_start_p90_ms']:.1f} ms | | |")
     for arch in ("arm64", "x86_64"):
         if f"size_{arch}_kb" in rust:

@@ -85,9 +85,9 @@ SWEEP = {"version": "0", "id": "fleet-sweep", "detail-type": "Scheduled Event", 
          "time": "2026-12-05T10:00:00Z", "region": REGION, "resources": [], "detail": {}}
 
 
-def measure(label, binary, runtime, proxy, url, resources):
+def measure(label, binary, runtime, proxy, url, resources, env):
     """Starts the function, sweeps twice; the figures of each sweep."""
-    f = Function(label, [binary], runtime, url)
+    f = Function(label, [binary], runtime, url, env)
     f.start()
     out = {}
     try:
@@ -142,6 +142,7 @@ def main():
     ap.add_argument("--endpoints", type=int, default=1000)
     ap.add_argument("--components", type=int, default=1000)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--concurrency", type=int, help="SWEEP_CONCURRENCY for every build (default: each build's own)")
     args = ap.parse_args()
     builds = [b.split("=", 1) if "=" in b else (Path(b).parent.name, b) for b in args.rust]
 
@@ -159,7 +160,8 @@ def main():
             build_fleet(moto_url, args.endpoints, args.components)
             print(f"fleet of {resources} built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             proxy.latency = args.latency_ms / 1000
-            results[label] = measure(label, binary, runtime, proxy, url, resources)
+            env = {"SWEEP_CONCURRENCY": str(args.concurrency)} if args.concurrency else {}
+            results[label] = measure(label, binary, runtime, proxy, url, resources, env)
             proxy.latency = 0.0
     finally:
         moto.stdin.close()

@@ -81,6 +81,15 @@ def create_inference_component(sm, endpoint_url, endpoint, name, tags):
     return arn
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that says nothing of a connection its peer closed (a function
+    stopped while it polled), and everything else as usual."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class RuntimeApi:
     """The Lambda Runtime API, as much as a function needs: /next, /response, /error."""
 
@@ -144,7 +153,7 @@ class RuntimeApi:
                         api.done.notify_all()
                 self.reply(202)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -177,7 +177,10 @@ impl Descriptions {
         dl: &Deadline,
     ) -> Result<Option<Described>, AwsError> {
         let cell = {
-            let mut cells = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut cells = self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             cells.entry(name.to_string()).or_default().clone()
         };
         // A read that failed leaves the cell empty: the next user tries again.
