@@ -63,42 +63,6 @@ pub struct Current {
     pub alarms: Vec<Alarm>,
 }
 
-impl Current {
-    /// What this (a sweep's bulk read of every SageMaker target, policy, scheduled action and
-    /// wake alarm) holds for `units`: the same as reading them one by one at that moment.
-    pub fn for_units(&self, units: &[Scalable]) -> Current {
-        let ids: Vec<String> = units.iter().map(Scalable::resource_id).collect();
-        let alarms: Vec<String> = units.iter().filter_map(wake::alarm_name).collect();
-        let ours = |key: &TargetKey| ids.contains(&key.resource_id);
-        Current {
-            targets: self
-                .targets
-                .iter()
-                .filter(|t| ours(&t.key))
-                .cloned()
-                .collect(),
-            policies: self
-                .policies
-                .iter()
-                .filter(|p| ours(&p.key))
-                .cloned()
-                .collect(),
-            scheduled_actions: self
-                .scheduled_actions
-                .iter()
-                .filter(|(k, _)| ours(k))
-                .cloned()
-                .collect(),
-            alarms: self
-                .alarms
-                .iter()
-                .filter(|a| alarms.contains(&a.alarm_name))
-                .cloned()
-                .collect(),
-        }
-    }
-}
-
 /// One write, in the order it must happen within its variant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "Action")]

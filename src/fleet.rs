@@ -95,10 +95,7 @@ impl Fleet {
             scheduled_actions: scheduled,
             alarms,
         };
-        Ok(Fleet {
-            described,
-            ..Fleet::new(endpoints, components, tags.tags, current)
-        })
+        Ok(Fleet::with(endpoints, components, tags, current, described))
     }
 
     pub fn new(
@@ -106,6 +103,23 @@ impl Fleet {
         components: Vec<ListedComponent>,
         tags: TagsByArn,
         current: Current,
+    ) -> Fleet {
+        let tags = TagBook::new(tags);
+        Fleet::with(
+            endpoints,
+            components,
+            tags,
+            current,
+            Descriptions::default(),
+        )
+    }
+
+    fn with(
+        endpoints: Vec<(String, String)>,
+        components: Vec<ListedComponent>,
+        tags: TagBook,
+        current: Current,
+        described: Descriptions,
     ) -> Fleet {
         let mut by_resource: HashMap<String, Current> = HashMap::new();
         for t in &current.targets {
@@ -128,11 +142,11 @@ impl Fleet {
         Fleet {
             endpoints,
             components,
-            tags: TagBook::new(tags),
+            tags,
             current,
             by_resource,
             alarms,
-            described: Descriptions::default(),
+            described,
         }
     }
 

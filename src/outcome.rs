@@ -89,6 +89,12 @@ impl Outcome {
         }
     }
 
+    /// A resource that no longer exists: gone since it was named (by an event, a listing).
+    pub fn gone(subject: Subject) -> Outcome {
+        let reason = format!("{} no longer exists", subject.kind().noun());
+        Outcome::skipped(subject, Skip::Gone, reason)
+    }
+
     /// The outcome of carrying out `plans`; `detaching` says whether the resource was `off`.
     pub fn from_changes(subject: Subject, detaching: bool, plans: &[VariantChanges]) -> Outcome {
         let wrote = plans.iter().any(|p| !p.actions.is_empty());

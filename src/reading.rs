@@ -118,15 +118,8 @@ pub async fn read_resource(
         Either::Left((found, tags)) => (found?, Pending::Running(tags)),
         Either::Right((tags, describe)) => (describe.await?, Pending::Done(tags)),
     };
-    let gone = |subject: Subject| {
-        Ok(Err(Outcome::skipped(
-            subject,
-            Skip::Gone,
-            format!("{} no longer exists", target.kind.noun()),
-        )))
-    };
     let Some(found) = found else {
-        return gone(target.subject());
+        return Ok(Err(Outcome::gone(target.subject())));
     };
     if found.status() != "InService" && !matches!(intent, Intent::Detach) {
         return Ok(Err(not_in_service(target.kind, &found)));
@@ -138,7 +131,7 @@ pub async fn read_resource(
     };
     match tags {
         Some(tags) => Ok(Ok((found, tags))),
-        None => gone(found.facts().subject()),
+        None => Ok(Err(Outcome::gone(found.facts().subject()))),
     }
 }
 

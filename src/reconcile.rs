@@ -201,13 +201,7 @@ pub(crate) async fn reconcile_found(
     let (tags, current) = match read {
         Ok((Some(tags), current)) => (tags, current),
         Ok((None, _)) => {
-            let subject = found.facts().subject();
-            let kind = subject.kind();
-            let gone = Outcome::skipped(
-                subject,
-                Skip::Gone,
-                format!("{} no longer exists", kind.noun()),
-            );
+            let gone = Outcome::gone(found.facts().subject());
             return attempt(app, Ok(Decision::Skip(gone)), None, dry_run, dl).await;
         }
         Err(e) => return attempt(app, Err(e.into()), None, dry_run, dl).await,
@@ -224,16 +218,23 @@ pub(crate) fn would_write(
     spot: &Spot,
     dry_run: bool,
 ) -> bool {
-    let status = app.status_tag && !dry_run;
     match decided {
-        Ok(Decision::Ready(changes)) => {
-            changes.actions().next().is_some()
-                || (status && spot.write(Some(status::of_changes(changes))).is_some())
-        }
-        Ok(Decision::Skip(_)) => status && spot.write_unmanaged().is_some(),
-        Err(Failure::Rejected(r)) => status && spot.write(Some(status::of_rejection(r))).is_some(),
+        Ok(Decision::Ready(changes)) if changes.actions().next().is_some() => true,
         // A read failed: decided afresh, so a failure status is written on fresh tags only.
-        Err(_) => true,
+        Err(failure) if !matches!(failure, Failure::Rejected(_)) => true,
+        _ => app.status_tag && !dry_run && status_due(spot, decided.as_ref()).is_some(),
+    }
+}
+
+/// The status tag a decision writes before anything is carried out, when it differs from the
+/// one at `spot`: what the changes will make it, the rejection, the failed operation, or `not
+/// managed` for a resource that no longer opts in.
+fn status_due(spot: &Spot, decided: Result<&Decision, &Failure>) -> Option<String> {
+    match decided {
+        Ok(Decision::Ready(changes)) => spot.write(Some(status::of_changes(changes))),
+        Ok(Decision::Skip(_)) => spot.write_unmanaged(),
+        Err(Failure::Rejected(r)) => spot.write(Some(status::of_rejection(r))),
+        Err(other) => spot.write(other.failed_op().map(|op| status::of_failure(op.name()))),
     }
 }
 
@@ -268,11 +269,7 @@ pub(crate) async fn finish(
         Ok(decision) => decision,
         Err(failure) => {
             if let Some(spot) = &spot {
-                let value = match &failure {
-                    Failure::Rejected(r) => Some(status::of_rejection(r)),
-                    other => other.failed_op().map(|op| status::of_failure(op.name())),
-                };
-                write_status(app, spot, spot.write(value), dl).await;
+                write_status(app, spot, status_due(spot, Err(&failure)), dl).await;
             }
             return Err(failure);
         }
@@ -281,7 +278,7 @@ pub(crate) async fn finish(
         // Read and not opted in (a skip before the tags are read leaves no spot).
         Decision::Skip(outcome) => {
             if let Some(s) = &spot
-                && let Some(warning) = write_status(app, s, s.write_unmanaged(), dl).await
+                && let Some(warning) = write_status(app, s, status_due(s, Ok(&decision)), dl).await
             {
                 let mut outcome = outcome.clone();
                 outcome.warnings.push(warning);
@@ -291,9 +288,7 @@ pub(crate) async fn finish(
         }
         Decision::Ready(changes) if dry_run => changes.outcome(),
         Decision::Ready(changes) => {
-            let hoped = spot
-                .as_ref()
-                .and_then(|s| s.write(Some(status::of_changes(changes))));
+            let hoped = spot.as_ref().and_then(|s| status_due(s, Ok(&decision)));
             let status_write = async {
                 match &spot {
                     Some(s) => write_status(app, s, hoped.clone(), dl).await,

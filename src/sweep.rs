@@ -20,7 +20,7 @@ use futures_util::stream;
 
 use crate::decision::{self, Decision, Early, Intent};
 use crate::fleet::Fleet;
-use crate::outcome::{Entry, Outcome, Report, Skip, Verdict};
+use crate::outcome::{Entry, Outcome, Report, Verdict};
 use crate::reading::{self, Found};
 use crate::reconcile::{self, App, Attempt, Failure, Target};
 use crate::resource::{EndpointFacts, Facts, ResourceKind, Scalable, Subject};
@@ -204,37 +204,37 @@ async fn listings(
 async fn one(app: &App, work: &Work, fleet: &Fleet, dry_run: bool, dl: &Deadline) -> Entry {
     let attempt = match work {
         Work::Endpoint { name, arn } => endpoint(app, name, arn, fleet, dry_run, dl).await,
-        Work::Component(c) => match tags(app, fleet, ResourceKind::Component, &c.arn, dl).await {
-            Ok(Some(tags)) => {
-                let found = match c.described() {
-                    Some(described) => Ok(Some(Found::Component(described))),
-                    // The listing did not say its status: asked of the IC itself.
-                    None => reading::describe(&app.aws, Target::component(&c.name, None), dl).await,
-                };
-                match found {
-                    Ok(Some(found)) => resource(app, found, tags, fleet, dry_run, dl).await,
-                    other => {
-                        let subject = Subject::component(&c.name, Some(&c.endpoint));
-                        unread(app, subject, other.map(|_| None), dl).await
-                    }
-                }
-            }
-            other => {
-                unread(
-                    app,
-                    Subject::component(&c.name, Some(&c.endpoint)),
-                    other,
-                    dl,
-                )
-                .await
-            }
-        },
+        Work::Component(c) => component(app, c, fleet, dry_run, dl).await,
         Work::Gone(unit) => Attempt {
             result: reconcile::clean_up(app, unit, dry_run, dl).await,
             last_status: None,
         },
     };
     entry(work.subject(), attempt, dry_run)
+}
+
+/// An inference component, as its listing describes it.
+async fn component(
+    app: &App,
+    c: &ListedComponent,
+    fleet: &Fleet,
+    dry_run: bool,
+    dl: &Deadline,
+) -> Attempt {
+    let subject = || Subject::component(&c.name, Some(&c.endpoint));
+    let tags = match tags(app, fleet, ResourceKind::Component, &c.arn, dl).await {
+        Ok(Some(tags)) => tags,
+        other => return unread(app, subject(), other.err(), dl).await,
+    };
+    let found = match c.described() {
+        Some(described) => Ok(Some(Found::Component(described))),
+        // The listing did not say its status: asked of the IC itself.
+        None => reading::describe(&app.aws, Target::component(&c.name, None), dl).await,
+    };
+    match found {
+        Ok(Some(found)) => resource(app, found, tags, fleet, dry_run, dl).await,
+        other => unread(app, subject(), other.err(), dl).await,
+    }
 }
 
 /// An endpoint, described only when its tags may opt it in: one with no tag of scaletag's
@@ -249,7 +249,7 @@ async fn endpoint(
 ) -> Attempt {
     let tags = match tags(app, fleet, ResourceKind::Endpoint, arn, dl).await {
         Ok(Some(tags)) => tags,
-        other => return unread(app, Subject::endpoint(name), other, dl).await,
+        other => return unread(app, Subject::endpoint(name), other.err(), dl).await,
     };
     let spot = Spot::of(arn, &tags, &app.settings.tag_prefix);
     if !spot.opted_in {
@@ -273,7 +273,7 @@ async fn endpoint(
         Ok(Some(described)) => {
             resource(app, Found::Endpoint(described), tags, fleet, dry_run, dl).await
         }
-        other => unread(app, Subject::endpoint(name), other.map(|_| None), dl).await,
+        other => unread(app, Subject::endpoint(name), other.err(), dl).await,
     }
 }
 
@@ -292,20 +292,12 @@ async fn tags(
     }
 }
 
-/// The attempt for a resource whose tags could not be had: gone, or a failed read.
-async fn unread(
-    app: &App,
-    subject: Subject,
-    read: Result<Option<Vec<(String, String)>>, AwsError>,
-    dl: &Deadline,
-) -> Attempt {
-    let decided = match read {
-        Err(e) => Err(e.into()),
-        Ok(_) => {
-            let noun = subject.kind().noun();
-            let gone = Outcome::skipped(subject, Skip::Gone, format!("{noun} no longer exists"));
-            Ok(Decision::Skip(gone))
-        }
+/// The attempt for a resource that could not be read: gone (`error` is `None`), or a read
+/// that failed.
+async fn unread(app: &App, subject: Subject, error: Option<AwsError>, dl: &Deadline) -> Attempt {
+    let decided = match error {
+        Some(e) => Err(e.into()),
+        None => Ok(Decision::Skip(Outcome::gone(subject))),
     };
     reconcile::attempt(app, decided, None, false, dl).await
 }
